@@ -1,0 +1,66 @@
+"""The emulated board: the firmware on the MicroPython unix port.
+
+UARTs are pseudo-terminals the emulator created (see `pty_uart`), the log
+partition is a file-backed block device (`file_flash`), and the clock runs at the
+emulator's speed (`sim_clock`). Static facts come from board.json beside this
+file; the emulator's wiring.json says where the ptys and files are.
+"""
+
+import json
+import sys
+
+from board import base
+from board.emulated import wiring
+from board.emulated.file_flash import FileFlash
+from board.emulated.pty_uart import open_uart
+from board.emulated.sim_clock import SimClock
+
+
+def _definition():
+    path = __file__.rsplit("/", 1)[0] + "/board.json"
+    with open(path) as f:
+        return json.load(f)
+
+
+class EmulatedBoard(base.Board):
+    def __init__(self, wiring_path):
+        spec = _definition()
+        self.name = spec["name"]
+        self.mcu = spec["mcu"]
+        self.host_baud = spec["host_uart"]["baud"]
+        self._spec = spec
+        self._wiring = wiring.load(wiring_path)
+        clock = self._wiring["clock"]
+        self.clock = SimClock(clock["sim_start_ms"], clock["real_start_ms"], clock["speed"], self._wiring["rtc"])
+        self._flash = None
+        self._led = False
+
+    def host_uart(self):
+        return open_uart(self._wiring["host_uart"])
+
+    def modem_uart(self):
+        return open_uart(self._wiring["modem_uart"])
+
+    def flash(self):
+        if self._flash is None:
+            geometry = self._spec["flash"]
+            self._flash = FileFlash(self._wiring["flash"], geometry["block_size"], geometry["blocks"])
+        return self._flash
+
+    def led(self, on):
+        self._led = bool(on)
+
+    def modem_power(self, on):
+        # The modem's supply pin: the simulated modem watches this file and is
+        # off (and forgets its state) while it reads "0".
+        with open(self._wiring["modem_power"], "w") as f:
+            f.write("1" if on else "0")
+
+    def unique_id(self):
+        return bytes.fromhex(self._wiring["unique_id"])
+
+    def reset_cause(self):
+        return self._wiring.get("reset_cause", base.RESET_POWER_ON)
+
+    def reset(self):
+        sys.exit(wiring.EXIT_RESET)

@@ -1,0 +1,37 @@
+"""The emulated board's clock: simulated time that can run N times faster.
+
+Simulated time is `sim_start_ms + (real_ms - real_start_ms) * speed`, the same
+formula the emulator's network uses, so firmware and carrier share one clock.
+The RTC is battery-backed: a date-time write stores its offset from simulated
+time in a small file that survives power cuts. Sleeps shrink by `speed`.
+"""
+
+import asyncio
+import time
+
+from board.base import Clock
+
+
+class SimClock(Clock):
+    def __init__(self, sim_start_ms, real_start_ms, speed, rtc_path):
+        self.sim_start_ms = sim_start_ms
+        self.real_start_ms = real_start_ms
+        self.speed = speed
+        self._rtc_path = rtc_path
+        try:
+            with open(rtc_path) as f:
+                self._offset_ms = int(f.read())
+        except (OSError, ValueError):
+            self._offset_ms = 0
+
+    def _hardware_ms(self):
+        real_ms = time.time_ns() // 1000000
+        return self.sim_start_ms + int((real_ms - self.real_start_ms) * self.speed)
+
+    def set_ms(self, epoch_ms):
+        Clock.set_ms(self, epoch_ms)
+        with open(self._rtc_path, "w") as f:
+            f.write(str(self._offset_ms))
+
+    async def sleep_ms(self, ms):
+        await asyncio.sleep_ms(max(0, int(ms / self.speed)))

