@@ -70,3 +70,23 @@ def test_reset_command_restarts_and_rtc_survives(emulator):
     assert emulator.pid() != pid
     assert after.startswith("2027-03-04T05:06:0")
     assert "booted (reset-command)" in emulator.console()
+
+
+def test_sigterm_stops_board_and_emulator(tmp_path):
+    import os
+
+    from host_tools.emulator.process import EmulatorProcess
+
+    board = EmulatorProcess(tmp_path / "board")
+    board.wait_ready()
+    pid = board.pid()
+    output = board.stop()
+    assert board.process.returncode == 0
+    assert "emulator stopped after 1 boot(s)" in output
+    assert not os.path.exists(tmp_path / "board" / "firmware.pid")
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        pass
+    else:
+        raise AssertionError("firmware process %d still running" % pid)
