@@ -1,20 +1,30 @@
 """Boot the firmware on a board and run its asyncio main loop.
 
-Boot order: mount the log partition (formatting a blank one), derive the device
-id from the board's chip id, then serve SMP on the host-link UART until a reset
-is requested. Later stages (modem, meter, reminders, record log) start here too.
+Boot order: mount the log partition (formatting a blank one), open the record
+log (cutting back a torn tail), write the BOOT record with the reason, then
+serve SMP on the host-link UART until a reset is requested. Later stages
+(modem, meter, reminders) start here too.
 """
 
 import asyncio
 import binascii
-import gc
 
-from firmware import flashfs
+from firmware import boot_reason, flashfs, smp_uart
+from firmware.groups.metering import MeteringGroup
 from firmware.groups.os_mgmt import OSGroup
 from firmware.smp_server import SMPServer
+from firmware.store import RecordLog
+from firmware.version import VERSION
+from protocol import records
 
-# Decoded SMP frame buffer advertised to clients (MCUmgr parameters).
-SMP_BUF_SIZE = 1024
+# Decoded SMP frame buffer advertised to clients (MCUmgr parameters). Large
+# enough that a READ of the record log fills most of a frame with records.
+SMP_BUF_SIZE = 4096
+LOG_DIR = flashfs.MOUNT_POINT + "/log"
+RUNNING_MARKER = flashfs.MOUNT_POINT + "/running"
+# The log may use this share of the partition; the rest is littlefs's room to
+# copy-on-write, plus the small state files.
+LOG_SHARE = 0.75
 
 
 def device_id(board):
@@ -25,18 +35,41 @@ class Firmware:
     def __init__(self, board):
         self.board = board
         self.device_id = device_id(board)
-        self.formatted = False
         self._reset = asyncio.Event()
         self.smp = SMPServer(SMP_BUF_SIZE)
-        OSGroup(self.smp, board, self.device_id, self._reset.set)
+        self.log = None
+
+    def record(self, rtype, fields):
+        """Append an event to the record log; returns its seq (None if the log is full)."""
+        return self.log.append(rtype, self.board.clock.now(), fields)
+
+    def _request_reset(self):
+        boot_reason.clear(RUNNING_MARKER)
+        self._reset.set()
 
     async def main(self):
-        self.formatted = flashfs.mount(self.board.flash())
+        flash = self.board.flash()
+        formatted = flashfs.mount(flash)
+        partition = flash.ioctl(4, 0) * flash.ioctl(5, 0)
+        self.log = RecordLog(LOG_DIR, self.device_id, int(partition * LOG_SHARE))
+        recovered = self.log.open()
+        reason = boot_reason.detect(self.board.reset_cause(), RUNNING_MARKER)
+        self.record(records.BOOT, {8: reason, 9: VERSION})
+        OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record)
+        MeteringGroup(self.smp, self.log)
         self.board.led(True)
-        print("edgemeter %s booted (%s), flash %s" % (
-            self.device_id, self.board.reset_cause(), "formatted" if self.formatted else "mounted"))
-        gc.collect()
-        server = asyncio.create_task(self.smp.serve(self.board.host_uart()))
+        print(
+            "edgemeter %s booted (%s), flash %s, log epoch %d head %d%s"
+            % (
+                self.device_id,
+                records.BOOT_REASONS[reason],
+                "formatted" if formatted else "mounted",
+                self.log.epoch,
+                self.log.head_seq,
+                ", cut %d torn bytes" % recovered["torn_bytes"] if recovered.get("torn_bytes") else "",
+            )
+        )
+        server = asyncio.create_task(smp_uart.serve(self.smp, self.board.host_uart()))
         await self._reset.wait()
         server.cancel()
 

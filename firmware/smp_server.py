@@ -1,7 +1,7 @@
-"""Serve SMP (MCUmgr's Simple Management Protocol) on a serial stream.
+"""Serve SMP (MCUmgr's Simple Management Protocol): one request in, one response out.
 
-Requests arrive in the serial ("console") encoding; `protocol.smp_serial`
-reassembles them and skips console text. Each request is dispatched on
+A transport (smp_uart.py for the serial line) hands `handle` whole request
+messages. Each request is dispatched on
 (group, command, op) to the handler a group registered; the handler returns the
 response map or raises `SMPError`. Whatever arrives, the server answers with the
 standard SMP error or drops the frame, and keeps serving:
@@ -10,7 +10,7 @@ standard SMP error or drops the frame, and keeps serving:
 - payload that is not a CBOR map, or a header length that disagrees with it:
   rc EINVAL;
 - a request in SMP version 3 (reserved): rc UNSUPPORTED_TOO_NEW;
-- bad CRC, bad base64, oversize or truncated frames: dropped by the decoder;
+- bad CRC, bad base64, oversize or truncated frames: dropped by the transport;
 - a handler that fails unexpectedly: rc EUNKNOWN.
 
 Responses use the request's version. SMP-level errors go in "rc" in both
@@ -18,14 +18,8 @@ versions; a group's own error goes in "err": {"group", "rc"} in version 2 and,
 translated to an SMP error, in "rc" in version 1.
 """
 
-import asyncio
-
 from protocol import cbor
 from protocol import smp
-from protocol import smp_serial
-
-_READ_CHUNK = 256
-
 
 class SMPError(Exception):
     """A request that cannot be served.
@@ -40,11 +34,9 @@ class SMPError(Exception):
         self.group_rc = group_rc
         self.reason = reason
 
-
 class SMPServer:
     def __init__(self, buf_size=1024):
         self.buf_size = buf_size
-        self.decoder = smp_serial.SerialDecoder(max_message=buf_size - 4)
         self._handlers = {}
         self._deferred = []
         self.requests = 0
@@ -73,8 +65,9 @@ class SMPServer:
         except SMPError as error:
             self.errors += 1
             body = self._error_body(error, version, group)
-        except Exception:  # a handler bug must not take the device off the line
+        except Exception as exc:  # a handler bug must not take the device off the line
             self.errors += 1
+            print("smp: group %d command %d failed: %r" % (group, command, exc))
             body = {"rc": smp.ERR_EUNKNOWN}
         payload = cbor.dumps(body)
         reply_version = version if version <= smp.VERSION_2 else smp.VERSION_2
@@ -105,20 +98,7 @@ class SMPServer:
             return {"rc": error.rc, "rsn": error.reason}
         return {"rc": error.rc}
 
-    async def serve(self, stream):
-        """Answer requests on `stream` forever."""
-        reader = asyncio.StreamReader(stream)
-        writer = asyncio.StreamWriter(stream, {})
-        while True:
-            data = await reader.read(_READ_CHUNK)
-            if not data:
-                await asyncio.sleep_ms(10)  # woken with nothing to read (VMIN=0): poll again
-                continue
-            for message in self.decoder.feed(data):
-                response = self.handle(message)
-                if response is None:
-                    continue
-                writer.write(smp_serial.encode(response))
-                await writer.drain()
-                while self._deferred:
-                    self._deferred.pop(0)()
+    def run_deferred(self):
+        """Called by the transport once a response has been written out."""
+        while self._deferred:
+            self._deferred.pop(0)()

@@ -17,6 +17,7 @@ import time
 
 from host_tools import __version__
 from host_tools.device import Device, DeviceError
+from host_tools.ledger import LedgerError
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -119,6 +120,112 @@ def _echo_parser(sub):
     return p
 
 
+# --- pull --------------------------------------------------------------------
+
+
+def do_pull(args):
+    from host_tools.pull import pull
+
+    result = asyncio.run(pull(_port(args), args.ledger))
+    if args.json:
+        print(json.dumps(result.as_json()))
+    else:
+        rate = result.pulled / result.seconds if result.seconds else 0.0
+        print(
+            "%s epoch %d: pulled %d records (%d new, %d already in the ledger) up to seq %d, %.0f records/s"
+            % (result.device, result.epoch, result.pulled, result.new, result.duplicates, result.head_seq, rate)
+        )
+
+
+def _pull_parser(sub):
+    p = sub.add_parser(
+        "pull",
+        help="copy the records a device has not had acknowledged into a ledger",
+        epilog="example: edgemeter pull --port /dev/ttyUSB0 --ledger field.sqlite --json",
+    )
+    _add_port(p)
+    p.add_argument("--ledger", required=True, help="SQLite ledger file (created if missing)")
+    p.add_argument("--json", action="store_true", help='print {"device", "pulled", "new", "duplicates", "head_seq"}')
+    return p
+
+
+# --- log ---------------------------------------------------------------------
+
+
+def _field_summary(fields, longest=40):
+    """`name=value ...` on one line: numbers bare, text quoted and cut at `longest`."""
+    parts = []
+    for name, value in fields.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            shown = str(value)
+        else:
+            if isinstance(value, str) and len(value) > longest:
+                value = value[: longest - 1] + "…"
+            shown = json.dumps(value, ensure_ascii=False)
+        parts.append("%s=%s" % (name, shown))
+    return " ".join(parts)
+
+
+def _print_log(ledger, args):
+    from protocol.record_names import TYPES
+
+    records = ledger.records(device=args.device)
+    if args.json:
+        # One JSON array, written record by record: a big ledger never sits in memory.
+        sep = "["
+        for record in records:
+            sys.stdout.write(sep + "\n" + json.dumps(record))
+            sep = ","
+        print("[]" if sep == "[" else "\n]")
+        return
+    logs = [log for log in ledger.devices() if args.device in (None, log[0])]
+    if not logs:
+        print("no records%s in %s" % (" of device %s" % args.device if args.device else "", args.ledger))
+        return
+    # Widths from the per-log summary, so rows print as they are read.
+    widths = (
+        max(len("device"), *(len(log[0]) for log in logs)),
+        max(len("epoch"), *(len(str(log[1])) for log in logs)),
+        max(len("seq"), *(len(str(log[4])) for log in logs)),
+        len("2026-12-01T00:00:00Z"),
+        max(len(name) for name, _names in TYPES.values()),
+    )
+    row = "%-*s  %*s  %*s  %-*s  %-*s  %s"
+    print(row % (widths[0], "device", widths[1], "epoch", widths[2], "seq", widths[3], "time",
+                 widths[4], "type", "fields"))
+    for r in records:
+        print((row % (widths[0], r["device"], widths[1], r["epoch"], widths[2], r["seq"], widths[3], r["time"],
+                      widths[4], r["type"], _field_summary(r["fields"]))).rstrip())
+
+
+def do_log(args):
+    from host_tools.ledger import Ledger, LedgerError
+
+    if not os.path.exists(args.ledger):
+        raise CommandError("no ledger at %s: pull records first with edgemeter pull" % args.ledger)
+    try:
+        with Ledger(args.ledger, create=False) as ledger:
+            _print_log(ledger, args)
+    except LedgerError as exc:
+        raise CommandError(str(exc)) from None
+    except BrokenPipeError:
+        # `edgemeter log | head` stopped reading: end quietly, and keep Python's
+        # final flush from failing on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _log_parser(sub):
+    p = sub.add_parser(
+        "log",
+        help="list the records in a ledger, oldest first per device",
+        epilog="example: edgemeter log --ledger field.sqlite --device em-0123abcd --json",
+    )
+    p.add_argument("--ledger", required=True, help="SQLite ledger file written by edgemeter pull")
+    p.add_argument("--device", help="only this device id")
+    p.add_argument("--json", action="store_true", help="print one JSON array of records")
+    return p
+
+
 # --- emulate -----------------------------------------------------------------
 
 
@@ -140,7 +247,7 @@ def do_emulate(args):
     if args.speed <= 0:
         raise CommandError("--speed must be positive")
     start_ms = _parse_start(args.start) if args.start else None
-    runner = BoardRunner(args.state, speed=args.speed, start_ms=start_ms)
+    runner = BoardRunner(args.state, speed=args.speed, start_ms=start_ms, power_on_delay_s=args.power_on_delay)
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -169,12 +276,17 @@ def _emulate_parser(sub):
     p.add_argument("--state", required=True, help="directory for the board's flash image and files")
     p.add_argument("--speed", type=float, default=1.0, help="simulated time runs N times faster (default 1)")
     p.add_argument("--start", help="simulated start time, ISO 8601 (default: now)")
+    p.add_argument(
+        "--power-on-delay", type=float, default=1.0, help="seconds before power returns after a cut (default 1)"
+    )
     return p
 
 
 COMMANDS = {
     "info": (do_info, _info_parser),
     "echo": (do_echo, _echo_parser),
+    "pull": (do_pull, _pull_parser),
+    "log": (do_log, _log_parser),
     "emulate": (do_emulate, _emulate_parser),
 }
 
@@ -197,7 +309,7 @@ def main(argv=None):
     handler = COMMANDS[args.command][0]
     try:
         handler(args)
-    except (CommandError, DeviceError) as exc:
+    except (CommandError, DeviceError, LedgerError) as exc:
         print("edgemeter: %s" % exc, file=sys.stderr)
         return EXIT_ERROR
     except KeyboardInterrupt:

@@ -7,15 +7,27 @@ what happened and what to try next; the CLI prints that line.
 """
 
 import asyncio
+import binascii
 import errno
 
 import serial
 from smpclient import SMPClient
+from smp.exceptions import SMPException
+from smpclient.exceptions import SMPBadSequence, SMPValidationException
 from smpclient.generics import error, success
+from smpclient.requests.os_management import MCUMgrParametersRead
 from smpclient.transport import SMPTransportDisconnected
 from smpclient.transport.serial import SMPSerialTransport
 
 DEFAULT_BAUD = 115200
+
+# What a noisy line or a late answer does to a request: no answer at all, an
+# answer to an earlier request, or a frame that fails base64, CRC, header or
+# schema checks. Each means "this frame was lost"; asking again recovers.
+_LOST_FRAME = (TimeoutError, SMPBadSequence, SMPValidationException, SMPException, binascii.Error, ValueError)
+# pyserial reports an unplugged cable as SerialException or a bare EIO.
+_UNPLUGGED = (SMPTransportDisconnected, serial.SerialException, OSError)
+_MESSAGE_FIELDS = {"header", "version", "sequence", "smp_data"}
 DEFAULT_TIMEOUT_S = 2.0
 
 
@@ -60,39 +72,85 @@ class _PortTransport(SMPSerialTransport):
         self._reset_state()
         self._conn = open_port(address, self._baudrate)
 
+    async def discard_input(self, quiet_s=0.05, limit_s=3.0):
+        """Throw away the rest of a broken answer: wait for a quiet line, then reset.
+
+        After a garbled frame the rest of its lines (or a late answer) are still
+        arriving; left in the queue they would each spoil one more request.
+        """
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + limit_s
+        quiet_since = loop.time()
+        while loop.time() < deadline and loop.time() - quiet_since < quiet_s:
+            if self._conn.read_all():
+                quiet_since = loop.time()
+            await asyncio.sleep(0.005)
+        self._reset_state()
+
 
 class Device:
     """Use as `async with Device(port) as device: await device.request(EchoWrite(d="hi"))`."""
 
-    def __init__(self, port, baudrate=DEFAULT_BAUD, timeout_s=DEFAULT_TIMEOUT_S):
+    def __init__(self, port, baudrate=DEFAULT_BAUD, timeout_s=DEFAULT_TIMEOUT_S, retries=1):
         self.port = port
         self.timeout_s = timeout_s
+        self.retries = retries
         self.transport = _PortTransport(baudrate)
         self.client = SMPClient(self.transport, port, timeout_s=timeout_s)
+        self.retried = 0
 
     async def __aenter__(self):
-        await self.client.connect()
+        # smpclient's own connect reads the MCUmgr parameters once and gives up on
+        # a garbled answer; asking through `request` retries like everything else.
+        await self.transport.connect(self.port, self.timeout_s)
+        params = await self.request(MCUMgrParametersRead(), retries=self.retries)
+        self.transport.initialize(params.buf_size)
         return self
 
     async def __aexit__(self, *exc_info):
         await self.client.disconnect()
 
-    async def request(self, request, timeout_s=None):
-        """Send `request`; return its success response or raise DeviceError."""
-        try:
-            response = await self.client.request(request, timeout_s=timeout_s)
-        except TimeoutError:
-            raise DeviceError(
-                "no answer from %s: check the cable, the baud rate (%d) and that edgemeter firmware is running"
-                % (self.port, self.transport._baudrate)
-            ) from None
-        except SMPTransportDisconnected as exc:
-            raise DeviceError("lost %s: %s (was the cable unplugged?)" % (self.port, exc)) from None
+    async def request(self, request, timeout_s=None, retries=0):
+        """Send `request`; return its success response or raise DeviceError.
+
+        `retries` re-sends an idempotent request after a timeout or a stale
+        answer (a late response to an earlier request): a noisy line loses
+        frames, and asking again is the whole recovery.
+        """
+        for attempt in range(retries + 1):
+            try:
+                response = await self.client.request(request, timeout_s=timeout_s)
+                break
+            except _LOST_FRAME as exc:
+                if attempt == retries:
+                    raise DeviceError(self._lost_message(exc)) from None
+                self.retried += 1
+                try:
+                    await self.transport.discard_input()
+                except _UNPLUGGED as lost:
+                    raise self._unplugged(lost) from None
+                request = type(request)(**request.model_dump(exclude_unset=True, exclude=_MESSAGE_FIELDS))
+            except _UNPLUGGED as exc:
+                raise self._unplugged(exc) from None
         if success(response):
             return response
         if error(response):
             raise DeviceError("the device refused %s: %s" % (type(request).__name__, describe_error(response)))
         raise DeviceError("unexpected answer to %s: %r" % (type(request).__name__, response))
+
+    def _unplugged(self, exc):
+        return DeviceError("lost %s: %s (was the cable unplugged?)" % (self.port, exc))
+
+    def _lost_message(self, exc):
+        if isinstance(exc, TimeoutError):
+            return "no answer from %s: check the cable, the baud rate (%d) and that edgemeter firmware is running" % (
+                self.port,
+                self.transport._baudrate,
+            )
+        return "garbled answers from %s (%s): noise on the line? check the cable and the baud rate" % (
+            self.port,
+            type(exc).__name__,
+        )
 
 
 def describe_error(response):

@@ -11,7 +11,7 @@ import sys
 from firmware import civil_time
 from firmware.smp_server import SMPError
 from firmware.version import VERSION
-from protocol import smp
+from protocol import records, smp
 
 # Group-specific return codes of the OS group (Zephyr's OS_MGMT_ERR_*).
 OS_ERR_INVALID_FORMAT = 2
@@ -25,11 +25,12 @@ _INFO_FIELDS = "snrvbmpio"
 
 
 class OSGroup:
-    def __init__(self, server, board, device_id, reset):
+    def __init__(self, server, board, device_id, reset, record):
         self._server = server
         self._board = board
         self._device_id = device_id
         self._reset = reset
+        self._record = record
         self._min_free = None
         server.register(
             smp.GROUP_OS,
@@ -73,7 +74,10 @@ class OSGroup:
             epoch_ms = civil_time.parse_utc_ms(request.get("datetime"))
         except ValueError as error:
             raise SMPError(smp.ERR_EINVAL, reason="datetime: %s" % error)
+        before = self._board.clock.now()
         self._board.clock.set_ms(epoch_ms)
+        # Records carry device time: a jump in it is evidence the ledger must show.
+        self._record(records.CONFIG_CHANGED, {8: "clock", 9: before, 10: epoch_ms // 1000})
         return {}
 
     def reset(self, request):

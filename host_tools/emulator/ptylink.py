@@ -1,4 +1,4 @@
-"""A serial cable between two pseudo-terminals.
+"""A serial cable between two pseudo-terminals, optionally slow and noisy.
 
 The firmware opens one pty's slave end as its UART; a technician's tool opens the
 other's. A relay thread copies bytes between the two masters. Going through a
@@ -7,7 +7,12 @@ relay rather than handing out one pty pair means:
 - the host side's path stays the same across firmware power cuts and restarts;
 - neither side ever sees a hang-up when the other closes (the relay keeps each
   slave open itself, in raw mode, so no echo or line editing touches the bytes);
-- later stages can pace the link like a real UART or inject faults here.
+- the link can be paced like a real UART (`pace_bps` bytes per second each way)
+  and can damage what it carries (`faults`, see line_faults.py).
+
+`PtyLink(device_path=P)` relays to an existing serial path P instead of making
+the device-side pty: a cable spliced into another cable, for fault injection
+between a tool and the emulator.
 
 Flow control is that of a USB-serial link: bytes for the device wait (the
 host's writes block) while the device is busy or rebooting; bytes for the host are
@@ -19,22 +24,32 @@ import os
 import pty
 import select
 import threading
+import time
 import tty
 
 
 class _End:
-    """One pty pair: the master the relay uses, the slave the other party opens."""
+    """One side of the cable: the fd the relay uses and the path the other party opens."""
 
-    def __init__(self):
-        self.master, self._slave = pty.openpty()
-        tty.setraw(self._slave)
-        tty.setraw(self.master)
-        self.path = os.ttyname(self._slave)
-        os.set_blocking(self.master, False)
-        self.backlog = bytearray()  # bytes waiting to be written to this master
+    def __init__(self, existing_path=None):
+        self._own = []
+        if existing_path is None:
+            self.fd, slave = pty.openpty()
+            tty.setraw(slave)
+            self.path = os.ttyname(slave)
+            self._own = [self.fd, slave]
+        else:
+            self.fd = os.open(existing_path, os.O_RDWR | os.O_NOCTTY)
+            self.path = None
+            self._own = [self.fd]
+        tty.setraw(self.fd)
+        os.set_blocking(self.fd, False)
+        self.backlog = bytearray()  # bytes waiting to be written to this end
+        self.budget = 0.0  # bytes the pacing allows now
+        self.carried = 0
 
     def close(self):
-        for fd in (self.master, self._slave):
+        for fd in self._own:
             try:
                 os.close(fd)
             except OSError:
@@ -42,13 +57,13 @@ class _End:
 
 
 class PtyLink:
-    def __init__(self, max_backlog=65536):
-        self.device = _End()
+    def __init__(self, max_backlog=65536, pace_bps=None, faults=None, device_path=None):
+        self.device = _End(device_path)
         self.host = _End()
         self.max_backlog = max_backlog
+        self.pace_bps = pace_bps
+        self.faults = faults
         self.dropped = 0
-        self.to_device = 0
-        self.to_host = 0
         self._stop_r, self._stop_w = os.pipe()
         self._thread = threading.Thread(target=self._relay, name="ptylink", daemon=True)
         self._thread.start()
@@ -61,50 +76,78 @@ class PtyLink:
     def host_path(self):
         return self.host.path
 
+    @property
+    def to_device(self):
+        return self.device.carried
+
+    @property
+    def to_host(self):
+        return self.host.carried
+
     def _queue(self, end, data):
-        room = self.max_backlog - len(end.backlog)
-        if len(data) > room:
-            self.dropped += len(data) - max(room, 0)
-            data = data[: max(room, 0)]
+        if self.faults is not None:
+            data = self.faults.apply(data)
+        room = max(self.max_backlog - len(end.backlog), 0)
+        if end is self.host and len(data) > room:
+            self.dropped += len(data) - room
+            data = data[:room]
         end.backlog += data
 
     def _flush(self, end):
+        if not end.backlog:
+            return
+        size = len(end.backlog)
+        if self.pace_bps is not None:
+            size = min(size, int(end.budget))
+            if size <= 0:
+                return
         try:
-            written = os.write(end.master, end.backlog)
+            written = os.write(end.fd, end.backlog[:size])
         except (BlockingIOError, InterruptedError):
             return
         except OSError:
             written = len(end.backlog)  # nobody can ever read it: a UART with no receiver
             self.dropped += written
+        end.carried += written
+        end.budget -= written
         del end.backlog[:written]
+
+    def _refill(self, elapsed):
+        for end in (self.device, self.host):
+            # At most a few milliseconds of credit: a UART cannot catch up in bursts.
+            end.budget = min(end.budget + elapsed * self.pace_bps, self.pace_bps * 0.005 + 64)
 
     def _relay(self):
         pairs = ((self.device, self.host), (self.host, self.device))
+        last = time.monotonic()
         while True:
-            readers = [self._stop_r, self.device.master]
+            readers = [self._stop_r, self.device.fd]
             if len(self.device.backlog) < self.max_backlog:
-                readers.append(self.host.master)  # else: back-pressure on the host
-            writers = [end.master for end in (self.device, self.host) if end.backlog]
-            readable, writable, _ = select.select(readers, writers, [], 1.0)
+                readers.append(self.host.fd)  # else: back-pressure on the host
+            waiting = [end for end in (self.device, self.host) if end.backlog]
+            writers = [end.fd for end in waiting]
+            timeout = 1.0
+            if self.pace_bps is not None and waiting:
+                writers = [end.fd for end in waiting if end.budget >= 1]
+                timeout = 0.001
+            readable, writable, _ = select.select(readers, writers, [], timeout)
             if self._stop_r in readable:
                 return
+            if self.pace_bps is not None:
+                now = time.monotonic()
+                self._refill(now - last)
+                last = now
             for source, sink in pairs:
-                if source.master in readable:
+                if source.fd in readable:
                     try:
-                        data = os.read(source.master, 4096)
+                        data = os.read(source.fd, 4096)
                     except (BlockingIOError, InterruptedError):
                         continue
                     except OSError:
                         continue  # EIO: the other party closed; our own slave fd keeps it usable
-                    if source is self.device:
-                        self.to_host += len(data)
-                    else:
-                        self.to_device += len(data)
                     self._queue(sink, data)
-                    self._flush(sink)
             for end in (self.device, self.host):
-                if end.master in writable:
-                    self._flush(end)
+                self._flush(end)
 
     def close(self):
         os.write(self._stop_w, b"x")

@@ -7,7 +7,7 @@ Runs on both VMs: requests are built with the protocol modules, handled by
 from board.base import Clock
 from firmware.groups.os_mgmt import OSGroup
 from firmware.smp_server import SMPServer
-from protocol import cbor, smp
+from protocol import cbor, records, smp
 
 
 class _Board:
@@ -18,10 +18,13 @@ class _Board:
         self.clock = Clock()
 
 
+RECORDED = []
+
+
 def _server():
     server = SMPServer(buf_size=512)
     resets = []
-    OSGroup(server, _Board(), "em-0123", lambda: resets.append(1))
+    OSGroup(server, _Board(), "em-0123", lambda: resets.append(1), lambda rtype, fields: RECORDED.append((rtype, fields)))
     return server, resets
 
 
@@ -94,12 +97,16 @@ def test_responses_and_runts_get_no_answer():
 
 def test_datetime_write_sets_the_clock_and_read_returns_it():
     server, _ = _server()
+    del RECORDED[:]
     _head, body = _answer(server, _request(smp.OP_WRITE, smp.GROUP_OS, smp.OS_DATETIME, {"datetime": "2026-12-01T08:00:00+08:00"}))
     assert body == {}
+    assert len(RECORDED) == 1 and RECORDED[0][0] == records.CONFIG_CHANGED
+    assert RECORDED[0][1][8] == "clock" and RECORDED[0][1][10] == 1796083200
     _head, body = _answer(server, _request(smp.OP_READ, smp.GROUP_OS, smp.OS_DATETIME, {}))
     assert body["datetime"][:19] in ("2026-12-01T00:00:00", "2026-12-01T00:00:01"), body
     _head, body = _answer(server, _request(smp.OP_WRITE, smp.GROUP_OS, smp.OS_DATETIME, {"datetime": "2026-02-30T00:00:00"}))
     assert body["rc"] == smp.ERR_EINVAL and "datetime" in body["rsn"]
+    assert len(RECORDED) == 1  # a refused write changes nothing
 
 
 def test_params_advertise_the_reassembly_buffer():
@@ -128,7 +135,7 @@ def test_reset_answers_first_and_refuses_bootloader_mode():
     assert body["rc"] == smp.ERR_ENOTSUP
     _head, body = _answer(server, _request(smp.OP_WRITE, smp.GROUP_OS, smp.OS_RESET, {}))
     assert body == {}
-    assert resets == []  # only after the response has gone out (see SMPServer.serve)
+    assert resets == []  # only after the response has gone out (see smp_uart.serve)
 
 
 def test_a_failing_handler_answers_eunknown_and_the_server_goes_on():

@@ -1,0 +1,71 @@
+"""edgemeter's metering SMP group (64): read the record log, acknowledge it.
+
+The host reads from the sequence number after what it has, stores what it got
+durably, and only then acknowledges; the device deletes acknowledged segments.
+Reads are side-effect free, so a lost response is simply asked for again.
+"""
+
+from firmware.smp_server import SMPError
+from firmware.store import BeyondHead
+from protocol import metering as m
+from protocol import smp
+
+
+def _uint(request, key, default=None):
+    value = request.get(key, default)
+    if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value >= 1 << 32:
+        raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "'%s' must be an unsigned 32-bit integer" % key)
+    return value
+
+
+class MeteringGroup:
+    def __init__(self, server, log):
+        self._server = server
+        self._log = log
+        server.register(
+            m.GROUP,
+            {
+                (m.CMD_STATUS, smp.OP_READ): self.status,
+                (m.CMD_READ, smp.OP_READ): self.read,
+                (m.CMD_ACK, smp.OP_WRITE): self.ack,
+            },
+        )
+
+    def _identity(self):
+        return {"dev": self._log.device_id, "ep": self._log.epoch}
+
+    def status(self, request):
+        status = self._log.status()
+        reply = self._identity()
+        reply.update(
+            {
+                "first": status["first"],
+                "head": status["head"],
+                "ack": status["ack"],
+                "used": status["used_bytes"],
+                "free": status["free_bytes"],
+                "dropped": status["dropped_pending"],
+            }
+        )
+        return reply
+
+    def read(self, request):
+        start = _uint(request, "start", self._log.ack_seq + 1)
+        budget = self._server.buf_size - m.READ_OVERHEAD
+        wanted = _uint(request, "max", budget)
+        frames = self._log.read(start, min(wanted, budget))
+        reply = self._identity()
+        reply["head"] = self._log.head_seq
+        reply["recs"] = b"".join(frames)
+        return reply
+
+    def ack(self, request):
+        epoch = _uint(request, "ep")
+        seq = _uint(request, "seq")
+        if epoch != self._log.epoch:
+            raise SMPError(smp.ERR_EBADSTATE, m.ERR_WRONG_EPOCH, "log epoch is %d" % self._log.epoch)
+        try:
+            acked = self._log.ack(seq)
+        except BeyondHead:
+            raise SMPError(smp.ERR_EINVAL, m.ERR_BEYOND_HEAD, "head is %d" % self._log.head_seq)
+        return {"ack": acked}

@@ -1,0 +1,103 @@
+"""Host side of the metering SMP group (64), as smpclient request classes.
+
+Built the way smpclient builds its own groups (smp message models for the wire,
+then request classes that name their response and error types), so a
+`Device.request(RecordsRead(start=1))` is an ordinary smpclient request. The
+group's ids come from protocol/metering.py, shared with the firmware.
+"""
+
+from enum import IntEnum, unique
+
+from smp import error as smperror
+from smp import message as smpmsg
+
+from protocol import metering as m
+
+
+@unique
+class METERING_ERR(IntEnum):
+    OK = m.ERR_OK
+    UNKNOWN = m.ERR_UNKNOWN
+    BEYOND_HEAD = m.ERR_BEYOND_HEAD
+    WRONG_EPOCH = m.ERR_WRONG_EPOCH
+    BAD_ARGUMENT = m.ERR_BAD_ARGUMENT
+
+
+class MeteringErrorV1(smperror.ErrorV1):
+    _GROUP_ID = m.GROUP
+
+
+class MeteringErrorV2(smperror.ErrorV2[METERING_ERR]):
+    _GROUP_ID = m.GROUP
+
+
+class _Metering:
+    _ErrorV1 = MeteringErrorV1
+    _ErrorV2 = MeteringErrorV2
+
+
+class LogStatusReadRequest(smpmsg.ReadRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_STATUS
+
+
+class LogStatusReadResponse(smpmsg.ReadResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_STATUS
+
+    dev: str
+    ep: int
+    first: int
+    head: int
+    ack: int
+    used: int
+    free: int
+    dropped: int
+
+
+class RecordsReadRequest(smpmsg.ReadRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_READ
+
+    start: int | None = None
+    """First sequence number wanted (default: the one after the device's ack)."""
+    max: int | None = None
+    """At most this many bytes of frames (default: what fits the SMP buffer)."""
+
+
+class RecordsReadResponse(smpmsg.ReadResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_READ
+
+    dev: str
+    ep: int
+    head: int
+    recs: bytes
+    """Record frames back to back: u16 length | CBOR body | u32 CRC-32 each."""
+
+
+class AckWriteRequest(smpmsg.WriteRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_ACK
+
+    ep: int
+    seq: int
+
+
+class AckWriteResponse(smpmsg.WriteResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_ACK
+
+    ack: int
+
+
+class LogStatus(LogStatusReadRequest, _Metering):
+    _Response = LogStatusReadResponse
+
+
+class RecordsRead(RecordsReadRequest, _Metering):
+    _Response = RecordsReadResponse
+
+
+class Ack(AckWriteRequest, _Metering):
+    _Response = AckWriteResponse

@@ -1,0 +1,28 @@
+"""edgemeter's own SMP group: the record log over SMP (ids shared by device and host).
+
+Group 64 (the first user group id). Commands, with their request and response
+maps, are specified in protocol/SPEC.md:
+
+- 0 STATUS (read): the log's epoch, first/head/ack sequence numbers, flash use;
+- 1 READ (read): record frames from a sequence number, batched to fit the SMP
+  buffer; all frames travel concatenated in one byte string;
+- 2 ACK (write): the host has everything up to `seq` of epoch `ep`; the device
+  may delete it.
+"""
+
+GROUP = 64
+
+CMD_STATUS = 0
+CMD_READ = 1
+CMD_ACK = 2
+
+# Group error codes (version 2 "err": {"group": 64, "rc": ...}).
+ERR_OK = 0
+ERR_UNKNOWN = 1
+ERR_BEYOND_HEAD = 2  # ack of a sequence number the device never wrote
+ERR_WRONG_EPOCH = 3  # ack for another epoch: the log was reformatted meanwhile
+ERR_BAD_ARGUMENT = 4  # a field of the wrong type or range
+
+# Fixed size of a READ response around its frames: header, map keys, device id,
+# numbers. Frames are sized so the response fits the device's SMP buffer.
+READ_OVERHEAD = 96

@@ -1,0 +1,79 @@
+"""`edgemeter pull` and `edgemeter log` against the emulated board."""
+
+import asyncio
+import json
+
+from records_workload import produce
+
+from host_tools import cli
+from host_tools.device import Device
+from host_tools.metering_requests import Ack, LogStatus
+from host_tools.device import DeviceError
+
+
+def _cli_json(capsys, *argv):
+    assert cli.main(list(argv)) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+async def _status(port):
+    async with Device(port) as device:
+        return await device.request(LogStatus())
+
+
+def test_pull_is_exactly_once_and_log_lists_it(emulator, tmp_path, capsys):
+    assert produce(emulator.port, 150) == 150
+    ledger = str(tmp_path / "ledger.sqlite")
+    before = asyncio.run(_status(emulator.port))
+    assert before.head >= 151 and before.ack == 0  # a boot record + 150 clock changes
+
+    first = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
+    assert first["device"] == before.dev
+    assert first["pulled"] == first["new"] == before.head
+    assert first["duplicates"] == 0 and first["head_seq"] == before.head
+
+    after = asyncio.run(_status(emulator.port))
+    assert after.ack == before.head  # acknowledged only what the ledger holds
+
+    again = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
+    assert again["pulled"] == 0 and again["new"] == 0
+
+    listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+    assert [r["seq"] for r in listed] == list(range(1, before.head + 1))
+    assert {r["device"] for r in listed} == {before.dev} and {r["epoch"] for r in listed} == {before.ep}
+    assert listed[0]["type"] == "boot"
+    assert sum(r["type"] == "config_changed" for r in listed) == 150
+    assert all(r["time"] for r in listed)
+
+
+def test_records_survive_power_cuts_until_pulled(emulator, tmp_path, capsys):
+    produce(emulator.port, 40)
+    emulator.power_cut()
+    produce(emulator.port, 40, base_second=100)
+    emulator.power_cut()
+    ledger = str(tmp_path / "ledger.sqlite")
+    result = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
+    listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+    assert [r["seq"] for r in listed] == list(range(1, result["head_seq"] + 1))
+    boots = [r for r in listed if r["type"] == "boot"]
+    assert [b["fields"]["reason"] for b in boots] == [0, 3, 3]  # power-on, then power-loss twice
+    assert sum(r["type"] == "config_changed" for r in listed) == 80
+
+
+async def _bad_acks(port):
+    async with Device(port) as device:
+        status = await device.request(LogStatus())
+        errors = []
+        for request in (Ack(ep=status.ep, seq=status.head + 5), Ack(ep=status.ep ^ 1, seq=1)):
+            try:
+                await device.request(request)
+            except DeviceError as error:
+                errors.append(str(error))
+        return status, errors, await device.request(LogStatus())
+
+
+def test_ack_beyond_head_or_of_another_epoch_is_refused(emulator):
+    before, errors, after = asyncio.run(_bad_acks(emulator.port))
+    assert len(errors) == 2
+    assert "BEYOND_HEAD" in errors[0] and "WRONG_EPOCH" in errors[1]
+    assert after.ack == before.ack == 0
