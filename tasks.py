@@ -67,11 +67,11 @@ def demo(c):
 @task
 def bench(c):
     """Measure speed, memory and flash wear; print one table (goal, measured, ratio)."""
-    from bench import smp_link
+    from bench import ledger, pull, smp_link, store
     from bench.table import render
 
     rows = []
-    for module in (smp_link,):
+    for module in (smp_link, store, pull, ledger):
         rows += module.rows()
     print(render(rows))
 

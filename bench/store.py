@@ -20,7 +20,8 @@ from host_tools import micropython_vm
 
 DEVICE_TESTS = os.path.join(micropython_vm.REPO, "tests", "device")
 RECORDS = 2000
-BOARD_HEAP = "128k"  # board/emulated/board.json
+with open(os.path.join(micropython_vm.REPO, "board", "emulated", "board.json")) as _f:
+    BOARD_HEAP = json.load(_f)["heap"]
 SWEEP_HEAP = "32m"  # simulated flash and recorded writes: host memory
 SWEEP_LIMIT_S = 180
 FALLBACK_SAMPLE = 3000

@@ -34,7 +34,7 @@ def _board_definition():
 
 
 class BoardRunner:
-    def __init__(self, state_dir, speed=1.0, start_ms=None, power_on_delay_s=1.0):
+    def __init__(self, state_dir, speed=1.0, start_ms=None, power_on_delay_s=1.0, paced=False):
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
         self.speed = speed
@@ -42,7 +42,10 @@ class BoardRunner:
         self.real_start_ms = time.time_ns() // 1000000
         self.sim_start_ms = self.real_start_ms if start_ms is None else start_ms
         self.definition = _board_definition()
-        self.link = PtyLink()
+        # Paced, the host link carries bytes no faster than the board's UART would
+        # (10 bits a byte: 8N1); unpaced it runs as fast as the ptys go.
+        baud = self.definition["host_uart"]["baud"]
+        self.link = PtyLink(pace_bps=baud / 10 if paced else None)
         # The modem UART's cable: the simulated modem attaches to its far end.
         self.modem_link = PtyLink()
         self.boots = 0
