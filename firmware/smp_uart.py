@@ -1,21 +1,27 @@
-"""SMP on a UART: the serial ("console") encoding around an SMPServer.
+"""SMP on a UART, in either serial framing the host chooses.
 
-`protocol.smp_serial` reassembles request frames and skips console text sharing
-the line; bad CRC, bad base64, oversize or truncated frames are dropped there.
-Responses go out in the same encoding; actions a handler deferred (a reset)
-run only once the response has left.
+- The console encoding (`protocol.smp_serial`): base64 lines that may share the
+  line with console text; bad CRC, bad base64, oversize or truncated frames are
+  dropped there. What smpclient's SMPSerialTransport speaks.
+- COBS frames (`protocol.smp_cobs`): a third less overhead, what smpclient's
+  SMPSerialRawTransport speaks with Cobs() framing.
+
+Both decoders see every byte (a console line never contains 0x00, the COBS
+delimiter); each request is answered in the framing it came in. Actions a
+handler deferred (a reset) run only once the response has left.
 """
 
 import asyncio
 
-from protocol import smp_serial
+from protocol import smp_cobs, smp_serial
 
 _READ_CHUNK = 256
 
 
 async def serve(server, stream):
     """Answer requests on `stream` forever."""
-    decoder = smp_serial.SerialDecoder(max_message=server.buf_size - 4)
+    console = smp_serial.SerialDecoder(max_message=server.buf_size - 4)
+    cobs = smp_cobs.CobsDecoder(max_message=server.buf_size - 4)
     reader = asyncio.StreamReader(stream)
     writer = asyncio.StreamWriter(stream, {})
     while True:
@@ -23,10 +29,16 @@ async def serve(server, stream):
         if not data:
             await asyncio.sleep_ms(10)  # woken with nothing to read (VMIN=0): poll again
             continue
-        for message in decoder.feed(data):
+        requests = [(message, smp_serial.encode) for message in console.feed(data)]
+        if requests:
+            # Up to the last line end these bytes were console lines, not COBS.
+            cobs.reset()
+            data = data[data.rfind(b"\n") + 1 :]
+        requests += [(message, smp_cobs.encode) for message in cobs.feed(data)]
+        for message, frame in requests:
             response = server.handle(message)
             if response is None:
                 continue
-            writer.write(smp_serial.encode(response))
+            writer.write(frame(response))
             await writer.drain()
             server.run_deferred()

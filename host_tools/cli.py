@@ -126,7 +126,10 @@ def _echo_parser(sub):
 def do_pull(args):
     from host_tools.pull import pull
 
-    result = asyncio.run(pull(_port(args), args.ledger))
+    def device(port):
+        return Device(port, framing=args.framing)
+
+    result = asyncio.run(pull(_port(args), args.ledger, device))
     if args.json:
         print(json.dumps(result.as_json()))
     else:
@@ -145,6 +148,12 @@ def _pull_parser(sub):
     )
     _add_port(p)
     p.add_argument("--ledger", required=True, help="SQLite ledger file (created if missing)")
+    p.add_argument(
+        "--framing",
+        choices=("console", "cobs"),
+        default="console",
+        help="SMP serial framing: base64 console lines (default) or COBS frames, a third faster",
+    )
     p.add_argument("--json", action="store_true", help='print {"device", "pulled", "new", "duplicates", "head_seq"}')
     return p
 

@@ -17,7 +17,7 @@ from smpclient.exceptions import SMPBadSequence, SMPValidationException
 from smpclient.generics import error, success
 from smpclient.requests.os_management import MCUMgrParametersRead
 from smpclient.transport import SMPTransportDisconnected
-from smpclient.transport.serial import SMPSerialTransport
+from smpclient.transport.serial import Cobs, SMPSerialRawTransport, SMPSerialTransport
 
 DEFAULT_BAUD = 115200
 
@@ -29,6 +29,7 @@ _LOST_FRAME = (TimeoutError, SMPBadSequence, SMPValidationException, SMPExceptio
 _UNPLUGGED = (SMPTransportDisconnected, serial.SerialException, OSError)
 _MESSAGE_FIELDS = {"header", "version", "sequence", "smp_data"}
 DEFAULT_TIMEOUT_S = 2.0
+MAX_MESSAGE = 65535  # the COBS transport's own bound; the device's buf_size is what counts
 
 
 class DeviceError(Exception):
@@ -61,12 +62,8 @@ def open_port(port, baudrate=DEFAULT_BAUD):
     return conn
 
 
-class _PortTransport(SMPSerialTransport):
-    """smpclient's serial transport, opened through `open_port` (URLs, clear errors)."""
-
-    def __init__(self, baudrate):
-        super().__init__(baudrate=baudrate)
-        self._baudrate = baudrate
+class _PortOpening:
+    """What our transports add to smpclient's: open through `open_port`, drop a broken answer."""
 
     async def connect(self, address, timeout_s):
         self._reset_state()
@@ -88,14 +85,33 @@ class _PortTransport(SMPSerialTransport):
         self._reset_state()
 
 
+class _ConsoleTransport(_PortOpening, SMPSerialTransport):
+    """The base64 console encoding: smpclient's standard serial transport."""
+
+    def __init__(self, baudrate):
+        super().__init__(baudrate=baudrate)
+        self._baudrate = baudrate
+
+
+class _CobsTransport(_PortOpening, SMPSerialRawTransport):
+    """COBS frames: smpclient's raw serial transport with its Cobs() framing."""
+
+    def __init__(self, baudrate):
+        super().__init__(mtu=MAX_MESSAGE, framing=Cobs(), baudrate=baudrate)
+        self._baudrate = baudrate
+
+
+FRAMINGS = {"console": _ConsoleTransport, "cobs": _CobsTransport}
+
+
 class Device:
     """Use as `async with Device(port) as device: await device.request(EchoWrite(d="hi"))`."""
 
-    def __init__(self, port, baudrate=DEFAULT_BAUD, timeout_s=DEFAULT_TIMEOUT_S, retries=1):
+    def __init__(self, port, baudrate=DEFAULT_BAUD, timeout_s=DEFAULT_TIMEOUT_S, retries=1, framing="console"):
         self.port = port
         self.timeout_s = timeout_s
         self.retries = retries
-        self.transport = _PortTransport(baudrate)
+        self.transport = FRAMINGS[framing](baudrate)
         self.client = SMPClient(self.transport, port, timeout_s=timeout_s)
         self.retried = 0
 

@@ -77,3 +77,25 @@ def test_ack_beyond_head_or_of_another_epoch_is_refused(emulator):
     assert len(errors) == 2
     assert "BEYOND_HEAD" in errors[0] and "WRONG_EPOCH" in errors[1]
     assert after.ack == before.ack == 0
+
+
+async def _raw_echo(port):
+    from smpclient import SMPClient
+    from smpclient.generics import success
+    from smpclient.requests.os_management import EchoWrite
+    from smpclient.transport.serial import Cobs, SMPSerialRawTransport
+
+    async with SMPClient(SMPSerialRawTransport(mtu=4096, framing=Cobs()), port, timeout_s=3.0) as client:
+        response = await client.request(EchoWrite(d="COBS 帧"))
+        assert success(response), response
+        return response.r
+
+
+def test_cobs_framing_with_smpclient_and_pull(emulator, tmp_path, capsys):
+    assert asyncio.run(_raw_echo(emulator.port)) == "COBS 帧"
+    produce(emulator.port, 200)  # console framing again, on the same line
+    ledger = str(tmp_path / "ledger.sqlite")
+    result = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--framing", "cobs", "--json")
+    assert result["pulled"] == result["new"] == result["head_seq"] >= 201
+    listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+    assert [r["seq"] for r in listed] == list(range(1, result["head_seq"] + 1))
