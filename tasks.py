@@ -15,11 +15,11 @@ BIN = os.path.dirname(sys.executable)
 @task
 def build(c):
     """Compile firmware/, protocol/ and board/ to .mpy with mpy-cross (build/mpy)."""
-    from host_tools import mpy_build
+    from host_tools import micropython_vm, mpy_build
 
     try:
         out = mpy_build.compile_tree()
-    except mpy_build.BuildError as exc:
+    except (mpy_build.BuildError, micropython_vm.ToolMissing) as exc:
         raise Exit(str(exc))
     count = sum(len([n for n in files if n.endswith(".mpy")]) for _d, _s, files in os.walk(out))
     print("compiled %d modules into %s" % (count, os.path.relpath(out, ROOT)))

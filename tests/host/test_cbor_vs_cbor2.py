@@ -18,7 +18,7 @@ import struct
 
 import cbor2
 import pytest
-from hypothesis import HealthCheck, assume, given, settings
+from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from host_tools import micropython_vm
