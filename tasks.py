@@ -58,7 +58,11 @@ def demo(c):
             c.run(" ".join([edgemeter] + ["'%s'" % a for a in command] + ["--port", board.port]), pty=False)
         print("\n$ power cut (SIGKILL of the firmware) ...")
         board.power_cut()
-        c.run("%s info --port %s" % (edgemeter, board.port), pty=False)
+        ledger = os.path.join(state, "ledger.sqlite")
+        for command in (["info"], ["pull", "--ledger", ledger], ["log", "--ledger", ledger]):
+            print("\n$ edgemeter %s" % " ".join(command))
+            port = [] if command[0] == "log" else ["--port", board.port]
+            c.run(" ".join([edgemeter] + command + port), pty=False)
         print("\nfirmware console:\n" + board.console())
     finally:
         board.stop()
