@@ -1,0 +1,75 @@
+"""Data metering from the modem's cumulative byte counters.
+
+The modem counts bytes sent and received since it powered up (Quectel
+AT+QGDCNT?). The meter turns successive readings into exact increments:
+
+- normally the increment is reading - previous reading;
+- a reading below the previous one means the counter restarted (the modem
+  rebooted, its data context was re-activated, or the counter was cleared): the
+  whole new reading is new traffic. What flowed between the last reading and
+  the restart was never visible to us; poll more often to shrink that;
+- after our own boot, a checkpoint says where the counters stood when it was
+  written. If the modem kept its power (a soft reset or watchdog of the MCU),
+  the counters went on from there and nothing is lost or counted twice; if the
+  modem lost power with the board, its counters started again from 0.
+
+Totals are checkpointed (by the caller, to flash) when `checkpoint_due()`: at
+most `budget_bytes` of counted traffic or `budget_ms` of time ride on RAM, so a
+power cut can lose at most that much from the device's own count.
+"""
+
+BUDGET_BYTES = 65536
+BUDGET_MS = 600000
+
+
+class Meter:
+    def __init__(self, budget_bytes=BUDGET_BYTES, budget_ms=BUDGET_MS):
+        self.budget_bytes = budget_bytes
+        self.budget_ms = budget_ms
+        self.up = 0  # bytes sent, running total
+        self.down = 0  # bytes received, running total
+        self.restarts = 0  # counter restarts seen
+        self._sent = 0
+        self._received = 0
+        self._saved_total = 0
+        self._saved_ms = None
+
+    @property
+    def total(self):
+        return self.up + self.down
+
+    def resume(self, checkpoint, modem_kept_power):
+        """Start from a checkpoint (or None on a new log)."""
+        if checkpoint:
+            self.up = checkpoint["up"]
+            self.down = checkpoint["down"]
+            if modem_kept_power:
+                self._sent = checkpoint["sent"]
+                self._received = checkpoint["received"]
+        self._saved_total = self.total
+
+    def observe(self, sent, received):
+        """Account a counter reading; returns (up, down) bytes new since the last one."""
+        if sent < self._sent or received < self._received:
+            self.restarts += 1
+            up, down = sent, received
+        else:
+            up, down = sent - self._sent, received - self._received
+        self._sent, self._received = sent, received
+        self.up += up
+        self.down += down
+        return up, down
+
+    def checkpoint_due(self, now_ms):
+        if self._saved_ms is None:
+            self._saved_ms = now_ms
+        unsaved = self.total - self._saved_total
+        return unsaved >= self.budget_bytes or (unsaved > 0 and now_ms - self._saved_ms >= self.budget_ms)
+
+    def checkpoint(self, now_ms):
+        """The state to persist; call `saved` once it is on flash."""
+        return {"up": self.up, "down": self.down, "sent": self._sent, "received": self._received, "ms": now_ms}
+
+    def saved(self, state):
+        self._saved_total = state["up"] + state["down"]
+        self._saved_ms = state["ms"]
