@@ -1,0 +1,276 @@
+"""The simulated subscriber's world, loaded from a JSON scenario (schema: docs/scenario.md).
+
+`load_scenario(path)` reads a file, `parse_scenario(data)` checks an already
+decoded dict; both return a `Scenario` or raise `ScenarioError`, whose message is
+one line naming the bad field (``plan.cycle_day: must be an integer 1..31, got 0``).
+`DEFAULT_SCENARIO` is what the emulator runs without a scenario file: a 100 MB
+plan and steady 2 Mbit/s traffic from the start (it has no "start" of its own:
+pass `start_ms`).
+
+Units, defined here and nowhere else:
+- `BYTES_PER_MB`: a plan's MB is 1,048,576 bytes (1 MB = 1024 KB = 1024 * 1024
+  bytes), the way carriers in China count data volume;
+- `BYTES_PER_KB`: 1024 bytes, the carrier's billing increment;
+- `BITS_PER_MBIT`: traffic rates are in Mbit/s of 1,000,000 bits/s (the SI
+  prefix, as network line rates always are).
+
+Times are ISO 8601 with a UTC offset ("2026-12-01T08:00:00+08:00", "...Z"), or
+relative to the scenario's start ("+90s", "+15m", "+2h", "+3d"); all become
+integer milliseconds since the Unix epoch.
+"""
+
+import json
+import re
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from fractions import Fraction
+
+BYTES_PER_MB = 1024 * 1024
+BYTES_PER_KB = 1024
+BITS_PER_MBIT = 1000000
+
+AT_ZERO_MODES = ("continue", "cut")
+FAULT_KINDS = ("modem_reset",)
+
+DEFAULT_SCENARIO = {
+    "subscriber": "+8613800138000",
+    "plan": {"quota_mb": 100, "cycle_day": 1, "timezone": "+08:00", "at_zero": "continue"},
+    "traffic": [{"from": "+0s", "mbps": 2}],
+    "faults": [],
+}
+
+_RELATIVE = re.compile(r"^\+(\d+(?:\.\d+)?)(ms|s|m|h|d)$")
+_UNIT_MS = {"ms": 1, "s": 1000, "m": 60000, "h": 3600000, "d": 86400000}
+_OFFSET = re.compile(r"^(?:Z|UTC|([+-])(\d\d):(\d\d))$")
+_NUMBER = re.compile(r"^\+?\d{3,20}$")
+
+
+class ScenarioError(ValueError):
+    """A scenario that cannot be run; str() is one line naming the field."""
+
+
+@dataclass(frozen=True)
+class Addon:
+    """A pack bought at `at_ms`, adding `bytes` to the quota of the cycle it was bought in."""
+
+    at_ms: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class MultiMonth:
+    """A pack of `bytes` shared by `months` cycles, from the cycle containing `at_ms`."""
+
+    at_ms: int
+    months: int
+    bytes: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    quota_bytes: int
+    cycle_day: int
+    utc_offset_min: int
+    at_zero: str
+    addons: tuple = ()
+    multi_month: MultiMonth = None
+
+    @property
+    def tz(self):
+        return timezone(timedelta(minutes=self.utc_offset_min))
+
+
+@dataclass(frozen=True)
+class TrafficPoint:
+    """From `from_ms` on (until the next point) traffic is offered at `mbps` Mbit/s."""
+
+    from_ms: int
+    mbps: Fraction
+
+
+@dataclass(frozen=True)
+class Fault:
+    at_ms: int
+    kind: str
+
+
+@dataclass(frozen=True)
+class Scenario:
+    start_ms: int
+    subscriber: str
+    plan: Plan
+    traffic: tuple = ()
+    faults: tuple = field(default=())
+
+
+def iso_ms(ms, tz=timezone.utc):
+    """Epoch ms as an ISO 8601 string with milliseconds in time zone `tz`."""
+    moment = datetime(1970, 1, 1, tzinfo=timezone.utc) + timedelta(milliseconds=ms)
+    return moment.astimezone(tz).isoformat(timespec="milliseconds")
+
+
+def _show(value, limit=60):
+    text = json.dumps(value, ensure_ascii=False)
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _fail(where, message):
+    raise ScenarioError("%s: %s" % (where, message))
+
+
+def _object(value, where, allowed, required=()):
+    if not isinstance(value, dict):
+        _fail(where or "scenario", "must be an object, got %s" % _show(value))
+    for key in value:
+        if key not in allowed:
+            _fail("%s.%s" % (where, key) if where else key, "unknown field (known: %s)" % ", ".join(allowed))
+    for key in required:
+        if key not in value:
+            _fail("%s.%s" % (where, key) if where else key, "missing")
+    return value
+
+
+def _number(value, where, minimum=0):
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value or value in (float("inf"), float("-inf")):
+        _fail(where, "must be a number, got %s" % _show(value))
+    exact = Fraction(str(value))  # 0.1 means one tenth, not the nearest binary float
+    if exact < minimum:
+        _fail(where, "must be >= %s, got %s" % (minimum, value))
+    return exact
+
+
+def _integer(value, where, low, high):
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        _fail(where, "must be an integer %d..%d, got %s" % (low, high, _show(value)))
+    return value
+
+
+def parse_time(value, where, start_ms=None):
+    """An ISO 8601 time with an offset, or "+<n><ms|s|m|h|d>" after `start_ms`, as epoch ms."""
+    if not isinstance(value, str):
+        _fail(where, "must be a time string, got %s" % _show(value))
+    relative = _RELATIVE.match(value)
+    if relative:
+        if start_ms is None:
+            _fail(where, "a relative time needs the scenario's start")
+        return start_ms + int(Fraction(relative.group(1)) * _UNIT_MS[relative.group(2)])
+    text = value[:-1] + "+00:00" if value.endswith(("Z", "z")) else value
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        _fail(where, "%r is not an ISO 8601 time like 2026-12-01T08:00:00+08:00" % value)
+    if moment.tzinfo is None:
+        _fail(where, "%r has no UTC offset (write e.g. %s+08:00)" % (value, value))
+    delta = moment - datetime(1970, 1, 1, tzinfo=timezone.utc)
+    return (delta.days * 86400 + delta.seconds) * 1000 + delta.microseconds // 1000
+
+
+def _offset_minutes(value, where):
+    match = _OFFSET.match(value) if isinstance(value, str) else None
+    if not match:
+        _fail(where, "must be a UTC offset like \"+08:00\", got %s" % _show(value))
+    if match.group(1) is None:
+        return 0
+    minutes = int(match.group(2)) * 60 + int(match.group(3))
+    if minutes > 14 * 60 or int(match.group(3)) >= 60:
+        _fail(where, "offset %s is out of range" % value)
+    return -minutes if match.group(1) == "-" else minutes
+
+
+def _mb_bytes(value, where):
+    return int(_number(value, where) * BYTES_PER_MB)
+
+
+def _plan(data, start_ms):
+    _object(data, "plan", ("quota_mb", "cycle_day", "timezone", "at_zero", "addons", "multi_month"), ("quota_mb",))
+    at_zero = data.get("at_zero", "continue")
+    if at_zero not in AT_ZERO_MODES:
+        _fail("plan.at_zero", "must be one of %s, got %s" % ("/".join(AT_ZERO_MODES), _show(at_zero)))
+    addons = data.get("addons", [])
+    if not isinstance(addons, list):
+        _fail("plan.addons", "must be a list")
+    parsed = []
+    for i, addon in enumerate(addons):
+        where = "plan.addons[%d]" % i
+        _object(addon, where, ("at", "mb"), ("at", "mb"))
+        parsed.append(Addon(parse_time(addon["at"], where + ".at", start_ms), _mb_bytes(addon["mb"], where + ".mb")))
+    multi = data.get("multi_month")
+    if multi is not None:
+        _object(multi, "plan.multi_month", ("at", "months", "mb"), ("months", "mb"))
+        at_ms = parse_time(multi["at"], "plan.multi_month.at", start_ms) if "at" in multi else start_ms
+        multi = MultiMonth(at_ms, _integer(multi["months"], "plan.multi_month.months", 1, 120), _mb_bytes(multi["mb"], "plan.multi_month.mb"))
+    return Plan(
+        quota_bytes=_mb_bytes(data["quota_mb"], "plan.quota_mb"),
+        cycle_day=_integer(data.get("cycle_day", 1), "plan.cycle_day", 1, 31),
+        utc_offset_min=_offset_minutes(data.get("timezone", "+08:00"), "plan.timezone"),
+        at_zero=at_zero,
+        addons=tuple(sorted(parsed, key=lambda a: a.at_ms)),
+        multi_month=multi,
+    )
+
+
+def _traffic(data, start_ms):
+    if not isinstance(data, list):
+        _fail("traffic", "must be a list")
+    points = []
+    for i, point in enumerate(data):
+        where = "traffic[%d]" % i
+        _object(point, where, ("from", "mbps"), ("from", "mbps"))
+        from_ms = parse_time(point["from"], where + ".from", start_ms)
+        if points and from_ms <= points[-1].from_ms:
+            _fail(where + ".from", "must be later than traffic[%d].from" % (i - 1))
+        points.append(TrafficPoint(from_ms, _number(point["mbps"], where + ".mbps")))
+    return tuple(points)
+
+
+def _faults(data, start_ms):
+    if not isinstance(data, list):
+        _fail("faults", "must be a list")
+    faults = []
+    for i, fault in enumerate(data):
+        where = "faults[%d]" % i
+        _object(fault, where, ("at",) + FAULT_KINDS, ("at",))
+        kinds = [kind for kind in FAULT_KINDS if fault.get(kind)]
+        if len(kinds) != 1:
+            _fail(where, "needs exactly one fault set to true (%s)" % ", ".join(FAULT_KINDS))
+        for kind in FAULT_KINDS:
+            if kind in fault and fault[kind] not in (True, False):
+                _fail("%s.%s" % (where, kind), "must be true or false")
+        faults.append(Fault(parse_time(fault["at"], where + ".at", start_ms), kinds[0]))
+    return tuple(sorted(faults, key=lambda f: f.at_ms))
+
+
+def parse_scenario(data, start_ms=None):
+    """Check a decoded scenario; `start_ms` is the start when the scenario names none."""
+    _object(data, "", ("start", "subscriber", "plan", "traffic", "faults", "comment"), ("plan",))
+    if "start" in data:
+        start_ms = parse_time(data["start"], "start")
+    elif start_ms is None:
+        _fail("start", "missing (and no start time given by the emulator)")
+    subscriber = data.get("subscriber", DEFAULT_SCENARIO["subscriber"])
+    if not isinstance(subscriber, str) or not _NUMBER.match(subscriber):
+        _fail("subscriber", "must be a phone number like \"+8613800138000\", got %s" % _show(subscriber))
+    return Scenario(
+        start_ms=start_ms,
+        subscriber=subscriber,
+        plan=_plan(data["plan"], start_ms),
+        traffic=_traffic(data.get("traffic", []), start_ms),
+        faults=_faults(data.get("faults", []), start_ms),
+    )
+
+
+def load_scenario(path=None, start_ms=None):
+    """Read and check a scenario file (None: DEFAULT_SCENARIO); errors name the file and field."""
+    if path is None:
+        return parse_scenario(DEFAULT_SCENARIO, start_ms)
+    try:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    except OSError as exc:
+        raise ScenarioError("%s: cannot read: %s" % (path, exc.strerror or exc)) from None
+    except ValueError as exc:
+        raise ScenarioError("%s: not valid JSON: %s" % (path, exc)) from None
+    try:
+        return parse_scenario(data, start_ms)
+    except ScenarioError as exc:
+        raise ScenarioError("%s: %s" % (path, exc)) from None
