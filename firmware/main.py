@@ -9,7 +9,9 @@ serve SMP on the host-link UART until a reset is requested. Later stages
 import asyncio
 import binascii
 
-from firmware import boot_reason, flashfs, smp_uart
+from firmware import boot_reason, flashfs, smp_uart, store_io
+from firmware.modem import Modem
+from firmware.usage_service import UsageService
 from firmware.groups.metering import MeteringGroup
 from firmware.groups.os_mgmt import OSGroup
 from firmware.smp_server import SMPServer
@@ -22,6 +24,7 @@ from protocol import records
 SMP_BUF_SIZE = 4096
 LOG_DIR = flashfs.MOUNT_POINT + "/log"
 RUNNING_MARKER = flashfs.MOUNT_POINT + "/running"
+STATE_DIR = flashfs.MOUNT_POINT + "/state"
 # The log may use this share of the partition; the rest is littlefs's room to
 # copy-on-write, plus the small state files.
 LOG_SHARE = 0.75
@@ -56,7 +59,14 @@ class Firmware:
         reason = boot_reason.detect(self.board.reset_cause(), RUNNING_MARKER)
         self.record(records.BOOT, {8: reason, 9: VERSION})
         OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record)
-        MeteringGroup(self.smp, self.log)
+        store_io.makedirs(STATE_DIR)
+        # The modem keeps its power (and its counters) only across resets of the MCU alone.
+        modem_kept_power = reason in (records.BOOT_RESET_COMMAND, records.BOOT_WATCHDOG)
+        self.board.modem_power(True)
+        modem = Modem(self.board.modem_uart(), self.board.modem_power, self.board.clock.sleep_ms)
+        usage = UsageService(modem, self.board.clock, self.record, STATE_DIR, None, None)
+        usage.resume(modem_kept_power)
+        MeteringGroup(self.smp, self.log, usage)
         self.board.led(True)
         print(
             "edgemeter %s booted (%s), flash %s, log epoch %d head %d%s"
@@ -70,7 +80,9 @@ class Firmware:
             )
         )
         server = asyncio.create_task(smp_uart.serve(self.smp, self.board.host_uart()))
+        metering = asyncio.create_task(usage.run())
         await self._reset.wait()
+        metering.cancel()
         server.cancel()
 
 

@@ -12,10 +12,15 @@ handler deferred (a reset) run only once the response has left.
 """
 
 import asyncio
+import gc
 
 from protocol import smp_cobs, smp_serial
 
 _READ_CHUNK = 256
+
+
+def _one_cobs_frame(message):
+    yield smp_cobs.encode(message)
 
 
 async def serve(server, stream):
@@ -29,16 +34,22 @@ async def serve(server, stream):
         if not data:
             await asyncio.sleep_ms(10)  # woken with nothing to read (VMIN=0): poll again
             continue
-        requests = [(message, smp_serial.encode) for message in console.feed(data)]
+        requests = [(message, smp_serial.encode_lines) for message in console.feed(data)]
         if requests:
             # Up to the last line end these bytes were console lines, not COBS.
             cobs.reset()
             data = data[data.rfind(b"\n") + 1 :]
-        requests += [(message, smp_cobs.encode) for message in cobs.feed(data)]
+        requests += [(message, _one_cobs_frame) for message in cobs.feed(data)]
         for message, frame in requests:
-            response = server.handle(message)
-            if response is None:
-                continue
-            writer.write(frame(response))
-            await writer.drain()
-            server.run_deferred()
+            try:
+                response = server.handle(message)
+                if response is None:
+                    continue
+                for piece in frame(response):
+                    writer.write(piece)
+                    await writer.drain()
+                del response
+                server.run_deferred()
+            except Exception as exc:  # never let one request take the link down
+                print("smp: request dropped: %r" % (exc,))
+                gc.collect()

@@ -256,7 +256,19 @@ def do_emulate(args):
     if args.speed <= 0:
         raise CommandError("--speed must be positive")
     start_ms = _parse_start(args.start) if args.start else None
-    runner = BoardRunner(args.state, speed=args.speed, start_ms=start_ms, power_on_delay_s=args.power_on_delay, paced=args.paced)
+    from host_tools.emulator.scenario import ScenarioError
+
+    try:
+        runner = BoardRunner(
+            args.state,
+            speed=args.speed,
+            start_ms=start_ms,
+            power_on_delay_s=args.power_on_delay,
+            paced=args.paced,
+            scenario=args.scenario,
+        )
+    except ScenarioError as exc:
+        raise CommandError(str(exc)) from None
 
     def stop(signum, frame):
         raise KeyboardInterrupt
@@ -285,6 +297,7 @@ def _emulate_parser(sub):
     p.add_argument("--state", required=True, help="directory for the board's flash image and files")
     p.add_argument("--speed", type=float, default=1.0, help="simulated time runs N times faster (default 1)")
     p.add_argument("--start", help="simulated start time, ISO 8601 (default: now)")
+    p.add_argument("--scenario", help="JSON scenario: plan, traffic, faults (docs/scenario.md); default: 100 MB, 2 Mbit/s")
     p.add_argument("--paced", action="store_true", help="pace the host link like the board's real UART (115200 8N1)")
     p.add_argument(
         "--power-on-delay", type=float, default=1.0, help="seconds before power returns after a cut (default 1)"

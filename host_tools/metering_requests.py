@@ -8,6 +8,7 @@ group's ids come from protocol/metering.py, shared with the firmware.
 
 from enum import IntEnum, unique
 
+from pydantic import ConfigDict
 from smp import error as smperror
 from smp import message as smpmsg
 
@@ -101,3 +102,47 @@ class RecordsRead(RecordsReadRequest, _Metering):
 
 class Ack(AckWriteRequest, _Metering):
     _Response = AckWriteResponse
+
+
+class PlanReadRequest(smpmsg.ReadRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_PLAN
+
+
+class PlanResponse(smpmsg.ReadResponse):
+    """The plan and this cycle's figures (see protocol/SPEC.md); fields vary with the plan."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_PLAN
+
+
+class PlanWriteResponse(smpmsg.WriteResponse):
+    model_config = ConfigDict(extra="allow", frozen=True)
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_PLAN
+
+
+class PlanWriteRequest(smpmsg.WriteRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_PLAN
+
+    quota: int | None = None
+    """Monthly quota in bytes."""
+    cycle_day: int | None = None
+    tz: int | None = None
+    """The plan's time zone, minutes east of UTC."""
+    at_zero: str | None = None
+    """"cut" or "warn"."""
+    addon: int | None = None
+    """Bytes of an add-on pack bought now."""
+    subscriber: str | None = None
+    """The number reminders are sent to."""
+
+
+class PlanRead(PlanReadRequest, _Metering):
+    _Response = PlanResponse
+
+
+class PlanWrite(PlanWriteRequest, _Metering):
+    _Response = PlanWriteResponse

@@ -7,7 +7,8 @@ maps, are specified in protocol/SPEC.md:
 - 1 READ (read): record frames from a sequence number, batched to fit the SMP
   buffer; all frames travel concatenated in one byte string;
 - 2 ACK (write): the host has everything up to `seq` of epoch `ep`; the device
-  may delete it.
+  may delete it;
+- 3 PLAN (read/write): the data plan the device meters against.
 """
 
 GROUP = 64
@@ -15,6 +16,7 @@ GROUP = 64
 CMD_STATUS = 0
 CMD_READ = 1
 CMD_ACK = 2
+CMD_PLAN = 3
 
 # Group error codes (version 2 "err": {"group": 64, "rc": ...}).
 ERR_OK = 0

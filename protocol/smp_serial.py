@@ -98,14 +98,16 @@ def crc16_xmodem(data, crc=0):
     return (hi << 8) | lo
 
 
-def encode(message, line_length=127):
-    """Return the whole serial frame of `message` as bytes: all its lines, joined.
+def encode_lines(message, line_length=127):
+    """Yield the serial frame of `message` line by line.
 
-    Byte-identical to b"".join(smp.packet.encode(message, line_length)): each
-    line carries ((line_length - 4) // 4) * 4 base64 characters, so it is at
-    most line_length - 1 bytes long (123 for the default, which is smp's;
+    Each line carries ((line_length - 4) // 4) * 4 base64 characters, so it is
+    at most line_length - 1 bytes long (123 for the default, which is smp's;
     smpclient sends with 128, giving lines of exactly 127 bytes, the most a
-    Zephyr server or a default SerialDecoder accepts).
+    Zephyr server or a default SerialDecoder accepts). A line's characters are
+    the base64 of a slice of the frame whose length is a multiple of 3, so each
+    line is encoded on its own: a device sending a 4 KB response never holds
+    more than one line of base64 (a fragmented heap may have no 5.5 KB block).
     Raises ValueError if line_length < 8 (no room for base64) or the message
     is too long for the 16-bit length field.
     """
@@ -121,24 +123,19 @@ def encode(message, line_length=127):
     frame[2 : n + 2] = message
     frame[n + 2] = crc >> 8
     frame[n + 3] = crc & 0xFF
-    b64 = b2a_base64(frame, newline=False)
-    del frame
-    per_line = ((line_length - 4) // 4) * 4
-    total = len(b64)
-    lines = (total + per_line - 1) // per_line
-    # One output buffer filled through a memoryview: no per-line bytes copies.
-    out = bytearray(total + 3 * lines)
-    src = memoryview(b64)
-    o = 0
-    for start in range(0, total, per_line):
-        chunk = src[start : start + per_line]
-        out[o : o + 2] = START if start == 0 else CONTINUE
-        o += 2
-        out[o : o + len(chunk)] = chunk
-        o += len(chunk)
-        out[o] = 0x0A
-        o += 1
-    return bytes(out)
+    raw_per_line = ((line_length - 4) // 4) * 3
+    view = memoryview(frame)
+    for start in range(0, len(frame), raw_per_line):
+        head = START if start == 0 else CONTINUE
+        yield head + b2a_base64(view[start : start + raw_per_line], newline=False) + NEWLINE
+
+
+def encode(message, line_length=127):
+    """The whole serial frame of `message`: all its lines, joined.
+
+    Byte-identical to b"".join(smp.packet.encode(message, line_length)).
+    """
+    return b"".join(encode_lines(message, line_length))
 
 
 def _b64decode(body):

@@ -19,17 +19,19 @@ def _uint(request, key, default=None):
 
 
 class MeteringGroup:
-    def __init__(self, server, log):
+    def __init__(self, server, log, plans=None):
         self._server = server
         self._log = log
-        server.register(
-            m.GROUP,
-            {
-                (m.CMD_STATUS, smp.OP_READ): self.status,
-                (m.CMD_READ, smp.OP_READ): self.read,
-                (m.CMD_ACK, smp.OP_WRITE): self.ack,
-            },
-        )
+        self._plans = plans
+        handlers = {
+            (m.CMD_STATUS, smp.OP_READ): self.status,
+            (m.CMD_READ, smp.OP_READ): self.read,
+            (m.CMD_ACK, smp.OP_WRITE): self.ack,
+        }
+        if plans is not None:
+            handlers[(m.CMD_PLAN, smp.OP_READ)] = self.plan_read
+            handlers[(m.CMD_PLAN, smp.OP_WRITE)] = self.plan_write
+        server.register(m.GROUP, handlers)
 
     def _identity(self):
         return {"dev": self._log.device_id, "ep": self._log.epoch}
@@ -69,3 +71,12 @@ class MeteringGroup:
         except BeyondHead:
             raise SMPError(smp.ERR_EINVAL, m.ERR_BEYOND_HEAD, "head is %d" % self._log.head_seq)
         return {"ack": acked}
+
+    def plan_read(self, request):
+        return self._plans.read()
+
+    def plan_write(self, request):
+        try:
+            return self._plans.write(request)
+        except (KeyError, TypeError, ValueError) as error:
+            raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "plan: %s" % error)

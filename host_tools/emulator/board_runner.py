@@ -12,6 +12,7 @@ and the modem UART's cable, and then keeps one MicroPython process running `boar
 - the firmware's console (print) goes to `STATE/console.log`.
 """
 
+import asyncio
 import json
 import os
 import secrets
@@ -22,7 +23,10 @@ import time
 from board import base
 from board.emulated import wiring
 from host_tools import micropython_vm
+from host_tools.emulator.carrier import Carrier
+from host_tools.emulator.modem_sim import SimulatedModem
 from host_tools.emulator.ptylink import PtyLink
+from host_tools.emulator.scenario import load_scenario
 
 BOOT_SCRIPT = os.path.join(micropython_vm.REPO, "board", "emulated", "boot.py")
 BOARD_JSON = os.path.join(micropython_vm.REPO, "board", "emulated", "board.json")
@@ -34,7 +38,7 @@ def _board_definition():
 
 
 class BoardRunner:
-    def __init__(self, state_dir, speed=1.0, start_ms=None, power_on_delay_s=1.0, paced=False):
+    def __init__(self, state_dir, speed=1.0, start_ms=None, power_on_delay_s=1.0, paced=False, scenario=None):
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
         self.speed = speed
@@ -48,6 +52,13 @@ class BoardRunner:
         self.link = PtyLink(pace_bps=baud / 10 if paced else None)
         # The modem UART's cable: the simulated modem attaches to its far end.
         self.modem_link = PtyLink()
+        self.scenario = load_scenario(scenario, start_ms=self.sim_start_ms)
+        self.sim_start_ms = self.scenario.start_ms
+        self.carrier = Carrier(self.scenario, self.state_dir, now_ms=self.sim_start_ms)
+        self.modem = SimulatedModem(
+            self.carrier, self.modem_link.host_path, self.path("modem-power"), self.sim_now_ms,
+            transcript=self.path("modem.log"),
+        )
         self.boots = 0
         self.process = None
         self._stopping = threading.Event()
@@ -117,14 +128,45 @@ class BoardRunner:
             if status == wiring.EXIT_RESET:
                 cause, delay = base.RESET_SOFT, 0.1
             elif status < 0:
-                cause, delay = base.RESET_POWER_ON, self.power_on_delay_s  # killed: power cut
+                # Killed: a power cut. The modem is on the board: it loses power too.
+                with open(self.path("modem-power"), "w") as f:
+                    f.write("0")
+                cause, delay = base.RESET_POWER_ON, self.power_on_delay_s
             else:
                 cause, delay = base.RESET_WATCHDOG, self.power_on_delay_s
             self._stopping.wait(delay)
 
     def start(self):
+        with open(self.path("modem-power"), "w") as f:
+            f.write("0")  # the board is off until the firmware powers the modem
+        self.modem.start()
         self._thread = threading.Thread(target=self._supervise, name="board", daemon=True)
         self._thread.start()
+        self._provision()
+
+    def _provision(self):
+        """Like a technician at installation: give a board without a plan the scenario's plan."""
+        from host_tools.device import Device
+        from host_tools.metering_requests import PlanRead, PlanWrite
+
+        plan = self.scenario.plan
+
+        async def provision():
+            async with Device(self.link.host_path, timeout_s=1.0, retries=20) as device:
+                current = await device.request(PlanRead(), retries=5)
+                if current.model_extra.get("plan") is None:
+                    await device.request(
+                        PlanWrite(
+                            quota=plan.quota_bytes,
+                            cycle_day=plan.cycle_day,
+                            tz=plan.utc_offset_min,
+                            at_zero=plan.at_zero,
+                            subscriber=self.scenario.subscriber,
+                        ),
+                        retries=5,
+                    )
+
+        asyncio.run(provision())
 
     def stop(self):
         self._stopping.set()
@@ -137,6 +179,7 @@ class BoardRunner:
                 self.process.wait()
         if self._thread is not None:
             self._thread.join(timeout=10)
+        self.modem.stop()
         self.link.close()
         self.modem_link.close()
         try:

@@ -10,8 +10,9 @@
   the monthly quota and add-ons first (they expire first), the pack takes the rest
   at rollover;
 - bytes flow only while the data session is up, at the scenario's traffic rate
-  (piecewise constant, integrated exactly with Fractions); with `at_zero: "cut"`
-  nothing flows once the cycle's usage reaches its quota (until an add-on);
+  (piecewise constant, integrated exactly with Fractions). The carrier never
+  stops data at the quota: past it, usage is out-of-plan and billed. Stopping at
+  zero is the device's job (the plan's `at_zero` is the device's setting);
 - each session is billed rounded UP to 1 KB (`BYTES_PER_KB`) when it ends; a
   session open across a rollover is billed as two records, one per cycle (a
   partial record at the rollover). `used_bytes` = the billed records of this
@@ -90,7 +91,6 @@ class Carrier:
         self.billed_bytes = 0  # this cycle's closed records, each rounded up to 1 KB
         self.carried = Fraction(0)  # every byte ever carried, exact
         self.sms_delivered = 0
-        self.blocked = False
         self._pack_end_ms = None
         self.pack_remaining = 0
         if self.plan.multi_month is not None:
@@ -148,9 +148,6 @@ class Carrier:
         if not self.session or b <= a:
             return
         got = self._offered(a, b)
-        if self.plan.at_zero == "cut":
-            room = self.quota_bytes - self.billed_bytes - self.session_cycle_bytes
-            got = max(min(got, room), 0)
         self.session_cycle_bytes += got
         self.session_bytes += got
         self.carried += got
@@ -188,10 +185,6 @@ class Carrier:
                     changed = True
                 elif step == event:
                     changed = True
-            blocked = self.session and self.plan.at_zero == "cut" and self.used_bytes >= self.quota_bytes
-            if blocked != self.blocked:
-                self.blocked = blocked
-                changed = True
             if changed or self.now_ms - self._written_ms >= self.refresh_ms:
                 self._write()
 
@@ -236,7 +229,6 @@ class Carrier:
             self._bill(self.now_ms, partial=False)
             self.session = False
             self.session_bytes = Fraction(0)
-            self.blocked = False
             self._write()
 
     # --- SMS ---------------------------------------------------------------------
@@ -271,7 +263,6 @@ class Carrier:
                 "session_bytes": int(self.session_bytes),
                 "data_session": "up" if self.session else "down",
                 "at_zero": self.plan.at_zero,
-                "blocked": self.blocked,
                 "carried_bytes": int(self.carried),
                 "sms_delivered": self.sms_delivered,
             }

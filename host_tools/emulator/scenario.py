@@ -29,12 +29,12 @@ BYTES_PER_MB = 1024 * 1024
 BYTES_PER_KB = 1024
 BITS_PER_MBIT = 1000000
 
-AT_ZERO_MODES = ("continue", "cut")
+AT_ZERO_MODES = ("cut", "warn")  # the device's setting: stop data at 0 MB, or only warn
 FAULT_KINDS = ("modem_reset",)
 
 DEFAULT_SCENARIO = {
     "subscriber": "+8613800138000",
-    "plan": {"quota_mb": 100, "cycle_day": 1, "timezone": "+08:00", "at_zero": "continue"},
+    "plan": {"quota_mb": 100, "cycle_day": 1, "timezone": "+08:00", "at_zero": "warn"},
     "traffic": [{"from": "+0s", "mbps": 2}],
     "faults": [],
 }
@@ -183,7 +183,7 @@ def _mb_bytes(value, where):
 
 def _plan(data, start_ms):
     _object(data, "plan", ("quota_mb", "cycle_day", "timezone", "at_zero", "addons", "multi_month"), ("quota_mb",))
-    at_zero = data.get("at_zero", "continue")
+    at_zero = data.get("at_zero", "warn")
     if at_zero not in AT_ZERO_MODES:
         _fail("plan.at_zero", "must be one of %s, got %s" % ("/".join(AT_ZERO_MODES), _show(at_zero)))
     addons = data.get("addons", [])

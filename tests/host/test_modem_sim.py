@@ -468,7 +468,7 @@ def test_cycle_bounds_clamp_and_offsets():
     assert (start, end) == (ms_of("2026-12-15T00:00:00-05:00"), ms_of("2027-01-15T00:00:00-05:00"))
 
 
-def test_addon_raises_quota_for_its_cycle_and_cut_resumes(tmp_path):
+def test_addon_raises_quota_for_its_cycle_and_the_carrier_never_cuts(tmp_path):
     scen = scenario(
         plan={"quota_mb": 100, "cycle_day": 1, "timezone": "+08:00", "at_zero": "cut",
               "addons": [{"at": "+1h", "mb": 500}]},
@@ -478,13 +478,12 @@ def test_addon_raises_quota_for_its_cycle_and_cut_resumes(tmp_path):
     assert carrier.quota_bytes == 100 * BYTES_PER_MB
     carrier.session_up(START)
     carrier.advance(START + 99000)
-    assert carrier.used_bytes == 99 * BYTES_PER_MB and not carrier.blocked
-    carrier.advance(START + 600000)  # cut at the quota: nothing more flows
-    assert carrier.used_bytes == 100 * BYTES_PER_MB and carrier.blocked
+    assert carrier.used_bytes == 99 * BYTES_PER_MB
+    carrier.advance(START + 600000)  # past the quota data flows on, out of plan: the device must cut
+    assert carrier.used_bytes == 600 * BYTES_PER_MB
     assert carrier.snapshot()["remaining_bytes"] == 0
-    carrier.advance(START + 3600000 + 10000)  # the add-on arrived 10 s ago
+    carrier.advance(START + 3600000 + 10000)  # the add-on arrived
     assert carrier.quota_bytes == 600 * BYTES_PER_MB
-    assert carrier.used_bytes == 110 * BYTES_PER_MB and not carrier.blocked
     with open(tmp_path / "network.json") as f:
         assert json.load(f)["quota_bytes"] == 600 * BYTES_PER_MB
     carrier.session_down()
@@ -536,7 +535,7 @@ def _plan(**changes):
     ({"plan": _plan(quota_mb=-1)}, "plan.quota_mb: must be >= 0"),
     ({"plan": _plan(cycle_day=0)}, "plan.cycle_day: must be an integer 1..31, got 0"),
     ({"plan": _plan(timezone="Asia/Shanghai")}, "plan.timezone: must be a UTC offset"),
-    ({"plan": _plan(at_zero="stop")}, "plan.at_zero: must be one of continue/cut"),
+    ({"plan": _plan(at_zero="stop")}, "plan.at_zero: must be one of cut/warn"),
     ({"plan": _plan(addons=[{"at": "+1h"}])}, "plan.addons[0].mb: missing"),
     ({"plan": _plan(multi_month={"months": 0, "mb": 3000})}, "plan.multi_month.months: must be an integer 1..120"),
     ({"plan": {"cycle_day": 1}}, "plan.quota_mb: missing"),

@@ -42,7 +42,7 @@ def test_pull_is_exactly_once_and_log_lists_it(emulator, tmp_path, capsys):
     assert [r["seq"] for r in listed] == list(range(1, before.head + 1))
     assert {r["device"] for r in listed} == {before.dev} and {r["epoch"] for r in listed} == {before.ep}
     assert listed[0]["type"] == "boot"
-    assert sum(r["type"] == "config_changed" for r in listed) == 150
+    assert sum(r["type"] == "config_changed" and r["fields"]["key"] == "clock" for r in listed) == 150
     assert all(r["time"] for r in listed)
 
 
@@ -57,7 +57,7 @@ def test_records_survive_power_cuts_until_pulled(emulator, tmp_path, capsys):
     assert [r["seq"] for r in listed] == list(range(1, result["head_seq"] + 1))
     boots = [r for r in listed if r["type"] == "boot"]
     assert [b["fields"]["reason"] for b in boots] == [0, 3, 3]  # power-on, then power-loss twice
-    assert sum(r["type"] == "config_changed" for r in listed) == 80
+    assert sum(r["type"] == "config_changed" and r["fields"]["key"] == "clock" for r in listed) == 80
 
 
 async def _bad_acks(port):

@@ -1,0 +1,224 @@
+"""The metering loop: modem counters → meter → plan → reminders and records.
+
+Every poll reads the modem's byte counters, turns them into exact increments
+(meter.py), and works out this cycle's data left from the plan (plan.py). On
+the way it writes what happened to the record log: usage summaries at each
+checkpoint, cycle rollovers, thresholds crossed, reminders sent, data cut at
+zero, modem reboots. State that must survive a power cut (meter checkpoint,
+reminder states, the cycle's starting total) lives in small files replaced
+atomically (store_io.put).
+
+The poll interval shrinks as data left ÷ current rate shrinks, so at most about
+`OVERSHOOT_BYTES` pass zero before the cut, while an idle line is polled rarely.
+"""
+
+from firmware import sms_out, store_io
+from firmware.meter import Meter
+from firmware.modem import ModemError
+from firmware.plan import Plan
+from firmware.reminders import Reminders, default_text
+from protocol import records
+
+MIN_POLL_MS = 200
+MAX_POLL_MS = 60000
+OVERSHOOT_BYTES = 262144  # aim: the cut lands within this of zero
+
+
+def poll_interval_ms(remaining, rate_bps):
+    """How long to wait before the next counter reading (board-clock ms)."""
+    if rate_bps <= 0:
+        return MAX_POLL_MS
+    if remaining <= 0:
+        return MIN_POLL_MS
+    # Reach the next decision point (a threshold or zero) with at most the
+    # overshoot budget in flight.
+    ms = int(min(remaining, OVERSHOOT_BYTES) * 1000 / rate_bps)
+    return max(MIN_POLL_MS, min(MAX_POLL_MS, ms))
+
+
+class UsageService:
+    def __init__(self, modem, clock, record, state_dir, plan, subscriber, thresholds=None):
+        self.modem = modem
+        self.clock = clock
+        self.record = record
+        self.plan = plan
+        self.subscriber = subscriber
+        self.meter = Meter()
+        self.reminders = Reminders(thresholds) if thresholds else Reminders()
+        self._paths = {name: state_dir + "/" + name for name in ("meter", "reminders", "cycle", "plan", "subscriber")}
+        self.cycle_start = None
+        self.cycle_base = 0  # meter total at the start of this cycle
+        self.data_on = True
+        self.rate_bps = 0
+        self._reboots = 0
+        self._last_usage = (0, 0)
+
+    def resume(self, modem_kept_power):
+        self.subscriber = store_io.get(self._paths["subscriber"]) or self.subscriber
+        saved_plan = store_io.get(self._paths["plan"])
+        if saved_plan:
+            self.plan = Plan.from_dict(saved_plan)
+        self.meter.resume(store_io.get(self._paths["meter"]), modem_kept_power)
+        self._last_usage = (self.meter.up, self.meter.down)
+        saved = store_io.get(self._paths["reminders"])
+        if saved:
+            self.reminders.load(saved)
+        cycle = store_io.get(self._paths["cycle"])
+        if cycle:
+            self.cycle_start, self.cycle_base, self.data_on = cycle["start"], cycle["base"], cycle["data_on"]
+
+    # --- the plan over SMP (metering group, command 3) ------------------------
+
+    def read(self):
+        """The plan and this cycle's figures, for `edgemeter plan get` / status."""
+        if self.plan is None:
+            return {"subscriber": self.subscriber, "plan": None, "total": self.meter.total}
+        now_ms = self.clock.now_ms()
+        start, end = self.plan.bounds(now_ms)
+        return {
+            "subscriber": self.subscriber,
+            "plan": self.plan.as_dict(),
+            "cycle_start": start // 1000,
+            "cycle_end": end // 1000,
+            "quota": self.plan.quota(now_ms),
+            "used": self.used(),
+            "remaining": self.remaining(now_ms),
+            "data_on": self.data_on,
+            "total": self.meter.total,
+        }
+
+    def write(self, request):
+        """Set the plan (keys as Plan.as_dict); add-ons are appended with "addon": bytes;
+        "subscriber" sets the number reminders go to."""
+        now_ms = self.clock.now_ms()
+        if "subscriber" in request:
+            number = request["subscriber"]
+            if not isinstance(number, str) or not number:
+                raise ValueError("subscriber must be a phone number")
+            store_io.put(self._paths["subscriber"], number)
+            self.record(records.CONFIG_CHANGED, {8: "subscriber", 9: self.subscriber, 10: number})
+            self.subscriber = number
+            if "quota" not in request and "addon" not in request:
+                return self.read()
+        old = self.plan.as_dict() if self.plan else None
+        if "addon" in request:
+            if self.plan is None:
+                raise ValueError("no plan to add to")
+            plan = Plan.from_dict(old)
+            plan.addons.append((now_ms, int(request["addon"])))
+        else:
+            plan = Plan(int(request["quota"]), int(request.get("cycle_day", 1)), int(request.get("tz", 480)), request.get("at_zero", "cut"))
+            if self.plan is not None:
+                plan.addons, plan.carried = self.plan.addons, self.plan.carried
+        store_io.put(self._paths["plan"], plan.as_dict())
+        self.plan = plan
+        self.record(records.CONFIG_CHANGED, {8: "plan", 9: old, 10: plan.as_dict()})
+        return self.read()
+
+    def used(self):
+        return self.meter.total - self.cycle_base
+
+    def remaining(self, now_ms):
+        return self.plan.quota(now_ms) - self.used() if self.plan else 1 << 40
+
+    def _save_cycle(self):
+        store_io.put(self._paths["cycle"], {"start": self.cycle_start, "base": self.cycle_base, "data_on": self.data_on})
+
+    def _checkpoint(self, now_ms):
+        up, down = self.meter.up - self._last_usage[0], self.meter.down - self._last_usage[1]
+        self.record(records.USAGE, {8: up, 9: down, 10: records.SOURCE_MODEM_COUNTER, 11: self.meter.total})
+        state = self.meter.checkpoint(now_ms)
+        store_io.put(self._paths["meter"], state)
+        self.meter.saved(state)
+        self._last_usage = (self.meter.up, self.meter.down)
+
+    async def _set_data(self, on, reason):
+        await self.modem.set_data(on)
+        self.data_on = on
+        self._save_cycle()
+        self.record(records.DATA_RESUMED if on else records.DATA_CUT, {8: reason, 9: self.remaining(self.clock.now_ms())})
+
+    async def step(self, now_ms):
+        """One poll: read counters, account, decide. Returns the next interval in ms."""
+        sent, received = await self.modem.data_counters()
+        before = self.meter.total
+        self.meter.observe(sent, received)
+        if self.modem.reboots_seen != self._reboots:
+            self._reboots = self.modem.reboots_seen
+            self.record(records.MODEM_RESET, {8: "modem rebooted"})
+            await self.modem.set_data(self.data_on)  # a rebooted modem has no data session
+        if self.plan is None:
+            if self.meter.checkpoint_due(now_ms):
+                self._checkpoint(now_ms)
+            return self.meter.total - before
+        start, _end = self.plan.bounds(now_ms)
+        if start != self.cycle_start:
+            if self.cycle_start is not None:
+                self.record(records.CYCLE_ROLLOVER, {8: start // 1000, 9: self.meter.total - self.cycle_base, 10: self.plan.quota(self.cycle_start)})
+            self.cycle_start, self.cycle_base = start, self.meter.total
+            self._save_cycle()
+        remaining = self.remaining(now_ms)
+        crossed = self.reminders.update(remaining, start)
+        for threshold in crossed:
+            self.record(records.THRESHOLD_CROSSED, {8: threshold, 9: remaining})
+        if crossed:
+            store_io.put(self._paths["reminders"], self.reminders.as_dict())
+        for threshold in self.reminders.pending():
+            await self._remind(threshold)
+        if remaining <= 0 and self.data_on and self.plan.at_zero == "cut":
+            await self._set_data(False, 0)
+        elif remaining > 0 and not self.data_on:
+            await self._set_data(True, 0)
+        if self.meter.checkpoint_due(now_ms) or crossed:
+            self._checkpoint(now_ms)
+        return self.meter.total - before
+
+    async def _remind(self, threshold):
+        if not self.subscriber:
+            return  # nobody to tell yet: stays pending until a number is set
+        text = default_text(threshold, self.plan.at_zero == "cut")
+        try:
+            reference = await sms_out.send(self.modem, self.subscriber, text)
+        except ModemError as error:
+            self.record(records.REMINDER_FAILED, {8: threshold, 13: error.text, 14: 1})
+            return  # still pending: the next poll tries again
+        self.record(records.REMINDER_SENT, {8: threshold, 9: self.subscriber, 10: reference or 0, 11: text})
+        self.reminders.mark_sent(threshold)
+        store_io.put(self._paths["reminders"], self.reminders.as_dict())
+
+    async def start(self):
+        """Bring the modem up and the data session to where it should be."""
+        await self.modem.init()
+        await self.modem.command("AT+CEREG=1")
+        for _ in range(30):
+            if await self.modem.registered():
+                break
+            await self.clock.sleep_ms(1000)
+        await self.modem.set_data(self.data_on)
+
+    def _distance(self, now_ms):
+        """Bytes to the next decision: the next threshold below, or zero."""
+        if self.plan is None:
+            return 1 << 40
+        remaining = self.remaining(now_ms)
+        below = [t for t in self.reminders.thresholds if t < remaining]
+        return remaining - (max(below) if below else 0) if remaining > 0 else 0
+
+    async def run(self):
+        while True:
+            try:
+                await self.start()
+                break
+            except ModemError:
+                await self.modem.recover()
+        last_ms = self.clock.now_ms()
+        while True:
+            now_ms = self.clock.now_ms()
+            try:
+                moved = await self.step(now_ms)
+                elapsed = max(now_ms - last_ms, 1)
+                self.rate_bps = moved * 1000 // elapsed
+            except ModemError:
+                self.rate_bps = 0  # the driver recovers the modem after repeated timeouts
+            last_ms = now_ms
+            await self.clock.sleep_ms(poll_interval_ms(self._distance(now_ms), self.rate_bps))
