@@ -8,8 +8,9 @@ zero, modem reboots. State that must survive a power cut (meter checkpoint,
 reminder states, the cycle's starting total) lives in small files replaced
 atomically (store_io.put).
 
-The poll interval shrinks as data left ÷ current rate shrinks, so at most about
-`OVERSHOOT_BYTES` pass zero before the cut, while an idle line is polled rarely.
+The poll interval shrinks with the data left to the next threshold (see
+`poll_interval_ms`), so little passes a threshold before it is noticed, while a
+line far from any threshold is polled rarely.
 """
 
 from firmware import sms_out, store_io
@@ -19,20 +20,23 @@ from firmware.plan import Plan
 from firmware.reminders import Reminders, default_text
 from protocol import records
 
-MIN_POLL_MS = 200
+MIN_POLL_MS = 100
 MAX_POLL_MS = 60000
-OVERSHOOT_BYTES = 262144  # aim: the cut lands within this of zero
+PEAK_BYTES_PER_S = 6250000  # 50 Mbit/s: the fastest the line may go without warning
 
 
-def poll_interval_ms(remaining, rate_bps):
-    """How long to wait before the next counter reading (board-clock ms)."""
-    if rate_bps <= 0:
-        return MAX_POLL_MS
-    if remaining <= 0:
+def poll_interval_ms(distance, rate_bps):
+    """How long (board-clock ms) until the next counter reading.
+
+    `distance` is the bytes left to the next decision (a threshold, or zero).
+    Traffic can jump from idle to the line's peak at any moment, so the wait is
+    the time the peak rate (or the current one, if faster) needs to cover the
+    distance: far from a threshold an idle line is polled rarely, near one often,
+    and at 50 Mbit/s no more than MIN_POLL_MS of traffic (~0.6 MB) passes zero.
+    """
+    if distance <= 0:
         return MIN_POLL_MS
-    # Reach the next decision point (a threshold or zero) with at most the
-    # overshoot budget in flight.
-    ms = int(min(remaining, OVERSHOOT_BYTES) * 1000 / rate_bps)
+    ms = int(distance * 1000 // max(rate_bps, PEAK_BYTES_PER_S))
     return max(MIN_POLL_MS, min(MAX_POLL_MS, ms))
 
 
@@ -52,6 +56,7 @@ class UsageService:
         self.rate_bps = 0
         self._reboots = 0
         self._last_usage = (0, 0)
+        self._poked = False
 
     def resume(self, modem_kept_power):
         self.subscriber = store_io.get(self._paths["subscriber"]) or self.subscriber
@@ -112,7 +117,13 @@ class UsageService:
                 plan.addons, plan.carried = self.plan.addons, self.plan.carried
         store_io.put(self._paths["plan"], plan.as_dict())
         self.plan = plan
+        if self.cycle_start is None:
+            # The first plan: everything metered since installation is this
+            # cycle's usage (the device went in during this cycle).
+            self.cycle_start, self.cycle_base = plan.bounds(now_ms)[0], 0
+            self._save_cycle()
         self.record(records.CONFIG_CHANGED, {8: "plan", 9: old, 10: plan.as_dict()})
+        self.poke()  # thresholds moved: look at the counters now
         return self.read()
 
     def used(self):
@@ -221,4 +232,15 @@ class UsageService:
             except ModemError:
                 self.rate_bps = 0  # the driver recovers the modem after repeated timeouts
             last_ms = now_ms
-            await self.clock.sleep_ms(poll_interval_ms(self._distance(now_ms), self.rate_bps))
+            await self._wait(poll_interval_ms(self._distance(now_ms), self.rate_bps))
+
+    async def _wait(self, ms):
+        """Sleep `ms`, or less if a plan change asks for a poll now (`poke`)."""
+        self._poked = False
+        while ms > 0 and not self._poked:
+            step = min(ms, 1000)
+            await self.clock.sleep_ms(step)
+            ms -= step
+
+    def poke(self):
+        self._poked = True
