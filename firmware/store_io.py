@@ -12,7 +12,7 @@ import os
 from protocol import cbor, records
 
 ENOSPC = 28  # MicroPython's errno module has no name for it
-_SMALL = 256  # put() files are a few dozen bytes
+_SMALL = 1024  # put() files are small: a plan with its add-ons is the largest
 
 
 def makedirs(path):

@@ -235,6 +235,93 @@ def _log_parser(sub):
     return p
 
 
+# --- plan and status ---------------------------------------------------------
+
+MB = 1048576
+
+
+async def _plan(port, write=None):
+    from host_tools.metering_requests import PlanRead, PlanWrite
+
+    async with Device(port) as device:
+        response = await device.request(PlanWrite(**write) if write else PlanRead())
+    return response.model_dump(exclude={"header", "version", "sequence", "smp_data"})
+
+
+def _print_plan(state, as_json):
+    if as_json:
+        print(json.dumps(state))
+        return
+    plan = state.get("plan")
+    print("subscriber  %s" % (state.get("subscriber") or "-"))
+    if not plan:
+        print("plan        none set (edgemeter plan set --quota-mb N ...)")
+        print("metered     %.2f MB in all" % (state["total"] / MB))
+        return
+    print("plan        %.0f MB a cycle from day %d, UTC%+03d:%02d, at zero: %s" % (
+        plan["quota"] / MB, plan["cycle_day"], plan["tz"] // 60, abs(plan["tz"]) % 60, plan["at_zero"]))
+    print("cycle       %s .. %s" % (_utc(state["cycle_start"]), _utc(state["cycle_end"])))
+    print("quota       %.2f MB (add-ons and carried included)" % (state["quota"] / MB))
+    print("used        %.2f MB" % (state["used"] / MB))
+    print("remaining   %.2f MB" % (state["remaining"] / MB))
+    print("data        %s" % ("on" if state["data_on"] else "cut"))
+
+
+def _utc(seconds):
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def do_plan(args):
+    write = {}
+    if args.action == "set":
+        if args.quota_mb is not None:
+            write.update(quota=int(args.quota_mb * MB), cycle_day=args.cycle_day, tz=args.tz_minutes, at_zero=args.at_zero)
+        if args.addon_mb is not None:
+            write["addon"] = int(args.addon_mb * MB)
+        if args.subscriber:
+            write["subscriber"] = args.subscriber
+        if not write:
+            raise CommandError("plan set needs --quota-mb, --addon-mb or --subscriber")
+    _print_plan(asyncio.run(_plan(_port(args), write)), args.json)
+
+
+def _plan_parser(sub):
+    p = sub.add_parser(
+        "plan",
+        help="read or set the data plan the device meters against",
+        epilog="examples: edgemeter plan get --port /dev/ttyUSB0\n"
+        "          edgemeter plan set --port /dev/ttyUSB0 --quota-mb 100 --cycle-day 1 --at-zero cut",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", choices=("get", "set"))
+    _add_port(p)
+    p.add_argument("--quota-mb", type=float, help="monthly quota in MB (1 MB = 1,048,576 bytes)")
+    p.add_argument("--cycle-day", type=int, default=1, help="day of the month the quota renews (default 1)")
+    p.add_argument("--tz-minutes", type=int, default=480, help="plan time zone, minutes east of UTC (default 480: +08:00)")
+    p.add_argument("--at-zero", choices=("cut", "warn"), default="cut", help="cut data at 0 MB, or only warn")
+    p.add_argument("--addon-mb", type=float, help="record an add-on pack bought now")
+    p.add_argument("--subscriber", help="the number reminders are sent to")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
+def do_status(args):
+    _print_plan(asyncio.run(_plan(_port(args))), args.json)
+
+
+def _status_parser(sub):
+    p = sub.add_parser(
+        "status",
+        help="plan, used, remaining, data on/off",
+        epilog="example: edgemeter status --port /dev/ttyUSB0 --json",
+    )
+    _add_port(p)
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    return p
+
+
 # --- emulate -----------------------------------------------------------------
 
 
@@ -309,6 +396,8 @@ COMMANDS = {
     "info": (do_info, _info_parser),
     "echo": (do_echo, _echo_parser),
     "pull": (do_pull, _pull_parser),
+    "plan": (do_plan, _plan_parser),
+    "status": (do_status, _status_parser),
     "log": (do_log, _log_parser),
     "emulate": (do_emulate, _emulate_parser),
 }

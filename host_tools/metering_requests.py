@@ -8,7 +8,6 @@ group's ids come from protocol/metering.py, shared with the firmware.
 
 from enum import IntEnum, unique
 
-from pydantic import ConfigDict
 from smp import error as smperror
 from smp import message as smpmsg
 
@@ -109,16 +108,26 @@ class PlanReadRequest(smpmsg.ReadRequest):
     _COMMAND_ID = m.CMD_PLAN
 
 
-class PlanResponse(smpmsg.ReadResponse):
-    """The plan and this cycle's figures (see protocol/SPEC.md); fields vary with the plan."""
+class _PlanState:
+    """The plan and this cycle's figures (see protocol/SPEC.md); cycle fields only with a plan."""
 
-    model_config = ConfigDict(extra="allow", frozen=True)
+    subscriber: str | None = None
+    plan: dict | None = None
+    total: int
+    cycle_start: int | None = None
+    cycle_end: int | None = None
+    quota: int | None = None
+    used: int | None = None
+    remaining: int | None = None
+    data_on: bool | None = None
+
+
+class PlanResponse(_PlanState, smpmsg.ReadResponse):
     _GROUP_ID = m.GROUP
     _COMMAND_ID = m.CMD_PLAN
 
 
-class PlanWriteResponse(smpmsg.WriteResponse):
-    model_config = ConfigDict(extra="allow", frozen=True)
+class PlanWriteResponse(_PlanState, smpmsg.WriteResponse):
     _GROUP_ID = m.GROUP
     _COMMAND_ID = m.CMD_PLAN
 

@@ -154,7 +154,7 @@ class BoardRunner:
         async def provision():
             async with Device(self.link.host_path, timeout_s=1.0, retries=20) as device:
                 current = await device.request(PlanRead(), retries=5)
-                if current.model_extra.get("plan") is None:
+                if current.plan is None:
                     await device.request(
                         PlanWrite(
                             quota=plan.quota_bytes,

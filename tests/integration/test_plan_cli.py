@@ -1,0 +1,37 @@
+"""`edgemeter plan` and `edgemeter status` against the emulated board."""
+
+import json
+
+from host_tools import cli
+
+MB = 1048576
+
+
+def _json(capsys, *argv):
+    assert cli.main(list(argv)) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_plan_set_get_survives_a_power_cut(emulator, capsys):
+    state = _json(capsys, "status", "--port", emulator.port, "--json")
+    assert state["plan"]["quota"] == 100 * MB  # provisioned from the scenario
+    assert state["subscriber"] == "+8613800138000" and state["data_on"] is True
+
+    state = _json(capsys, "plan", "set", "--port", emulator.port, "--addon-mb", "500", "--json")
+    assert state["quota"] == 600 * MB
+    state = _json(capsys, "plan", "set", "--port", emulator.port, "--quota-mb", "30", "--cycle-day", "15",
+                  "--at-zero", "warn", "--json")
+    assert state["plan"]["quota"] == 30 * MB and state["plan"]["cycle_day"] == 15
+    assert state["quota"] in (30 * MB, 530 * MB)  # the add-on counts if bought in this cycle
+
+    emulator.power_cut()
+    after = _json(capsys, "plan", "get", "--port", emulator.port, "--json")
+    assert after["plan"] == state["plan"]
+
+
+def test_a_bad_plan_is_refused_in_one_line(emulator, capsys):
+    assert cli.main(["plan", "set", "--port", emulator.port, "--quota-mb", "10", "--cycle-day", "40"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("edgemeter: the device refused PlanWrite") and len(err.strip().splitlines()) == 1
+    state = _json(capsys, "plan", "get", "--port", emulator.port, "--json")
+    assert state["plan"]["quota"] == 100 * MB
