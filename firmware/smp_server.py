@@ -18,6 +18,8 @@ versions; a group's own error goes in "err": {"group", "rc"} in version 2 and,
 translated to an SMP error, in "rc" in version 1.
 """
 
+import gc
+
 from protocol import cbor
 from protocol import smp
 
@@ -61,15 +63,18 @@ class SMPServer:
             return None  # a response or junk: never answer an answer
         self.requests += 1
         try:
-            body = self._dispatch(op, version, length, group, command, message)
+            try:
+                payload = cbor.dumps(self._dispatch(op, version, length, group, command, message))
+            except MemoryError:
+                gc.collect()  # a fragmented heap: collect, then try once more
+                payload = cbor.dumps(self._dispatch(op, version, length, group, command, message))
         except SMPError as error:
             self.errors += 1
-            body = self._error_body(error, version, group)
+            payload = cbor.dumps(self._error_body(error, version, group))
         except Exception as exc:  # a handler bug must not take the device off the line
             self.errors += 1
             print("smp: group %d command %d failed: %r" % (group, command, exc))
-            body = {"rc": smp.ERR_EUNKNOWN}
-        payload = cbor.dumps(body)
+            payload = cbor.dumps({"rc": smp.ERR_EUNKNOWN})
         reply_version = version if version <= smp.VERSION_2 else smp.VERSION_2
         header = smp.pack_header(op + 1, reply_version, 0, len(payload), group, seq, command)
         return header + payload

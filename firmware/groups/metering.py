@@ -5,6 +5,8 @@ durably, and only then acknowledges; the device deletes acknowledged segments.
 Reads are side-effect free, so a lost response is simply asked for again.
 """
 
+import gc
+
 from firmware.smp_server import SMPError
 from firmware.store import BeyondHead
 from protocol import metering as m
@@ -55,10 +57,15 @@ class MeteringGroup:
         start = _uint(request, "start", self._log.ack_seq + 1)
         budget = self._server.buf_size - m.READ_OVERHEAD
         wanted = _uint(request, "max", budget)
-        frames = self._log.read(start, min(wanted, budget))
+        try:
+            recs = b"".join(self._log.read(start, min(wanted, budget)))
+        except MemoryError:
+            # The heap has no room for a full batch just now: send a smaller one.
+            gc.collect()
+            recs = b"".join(self._log.read(start, min(wanted, budget) // 4))
         reply = self._identity()
         reply["head"] = self._log.head_seq
-        reply["recs"] = b"".join(frames)
+        reply["recs"] = recs
         return reply
 
     def ack(self, request):
