@@ -7,12 +7,10 @@ had completed, as on a real chip. `writes`, `erases` and `bytes_written` count t
 wear for the bench.
 """
 
-_IOCTL_BLOCK_COUNT = 4
-_IOCTL_BLOCK_SIZE = 5
-_IOCTL_BLOCK_ERASE = 6
+from board.block_device import BlockDevice
 
 
-class FileFlash:
+class FileFlash(BlockDevice):
     def __init__(self, path, block_size, blocks):
         self.block_size = block_size
         self.blocks = blocks
@@ -41,15 +39,8 @@ class FileFlash:
         self.writes += 1
         self.bytes_written += len(buf)
 
-    def ioctl(self, op, arg):
-        if op == _IOCTL_BLOCK_COUNT:
-            return self.blocks
-        if op == _IOCTL_BLOCK_SIZE:
-            return self.block_size
-        if op == _IOCTL_BLOCK_ERASE:
-            self._file.seek(arg * self.block_size)
-            self._file.write(b"\xff" * self.block_size)
-            self._file.flush()
-            self.erases += 1
-            return 0
-        return 0  # init, deinit, sync: nothing to do for a file
+    def erase(self, block):
+        self._file.seek(block * self.block_size)
+        self._file.write(b"\xff" * self.block_size)
+        self._file.flush()
+        self.erases += 1

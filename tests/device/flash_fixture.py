@@ -18,12 +18,10 @@ import sys
 MICROPYTHON = sys.implementation.name == "micropython"
 MOUNT_POINT = "/ramfs"
 
-_IOCTL_BLOCK_COUNT = 4
-_IOCTL_BLOCK_SIZE = 5
-_IOCTL_BLOCK_ERASE = 6
+from board.block_device import BlockDevice
 
 
-class RamFlash:
+class RamFlash(BlockDevice):
     """A block device in a bytearray: erased blocks read 0xFF, like NOR flash."""
 
     def __init__(self, block_size=256, blocks=24):
@@ -45,15 +43,6 @@ class RamFlash:
     def writeblocks(self, block, buf, offset=None):
         start = block * self.block_size + (offset or 0)
         self.data[start : start + len(buf)] = buf
-
-    def ioctl(self, op, arg):
-        if op == _IOCTL_BLOCK_COUNT:
-            return self.blocks
-        if op == _IOCTL_BLOCK_SIZE:
-            return self.block_size
-        if op == _IOCTL_BLOCK_ERASE:
-            self.erase(arg)
-        return 0
 
 
 _previous = []

@@ -40,6 +40,7 @@ import sys
 
 import vfs
 
+from board.block_device import IOCTL_BLOCK_ERASE, IOCTL_SYNC
 from firmware import store
 from flash_fixture import RamFlash
 from protocol import records
@@ -80,9 +81,9 @@ class TraceFlash(RamFlash):
 
     def ioctl(self, op, arg):
         if self.trace is not None:
-            if op == 6:
+            if op == IOCTL_BLOCK_ERASE:
                 self.trace.append((arg, 0, None))
-            elif op == 3 and (not self.syncs or self.syncs[-1] != len(self.trace)):
+            elif op == IOCTL_SYNC and (not self.syncs or self.syncs[-1] != len(self.trace)):
                 self.syncs.append(len(self.trace))
         return RamFlash.ioctl(self, op, arg)
 
@@ -120,14 +121,14 @@ class PowerCutFlash(RamFlash):
             self._write((block, offset or 0, bytes(buf)))
 
     def ioctl(self, op, arg):
-        if op == 6:
+        if op == IOCTL_BLOCK_ERASE:
             if self._dead():
                 for i in range(BLOCK_SIZE):
                     self.scratch[arg * BLOCK_SIZE + i] = 0xFF
             else:
                 self._write((arg, 0, None))
             return 0
-        if op == 3:
+        if op == IOCTL_SYNC:
             self._dead()
         return RamFlash.ioctl(self, op, arg)
 
