@@ -206,6 +206,7 @@ class UsageService:
                 break
             await self.clock.sleep_ms(1000)
         await self.modem.set_data(self.data_on)
+        self._reboots = self.modem.reboots_seen  # the RDY of the power-on we just did is no news
 
     def _distance(self, now_ms):
         """Bytes to the next decision: the next threshold below, or zero."""
@@ -232,7 +233,11 @@ class UsageService:
             except ModemError:
                 self.rate_bps = 0  # the driver recovers the modem after repeated timeouts
             last_ms = now_ms
-            await self._wait(poll_interval_ms(self._distance(now_ms), self.rate_bps))
+            interval = poll_interval_ms(self._distance(now_ms), self.rate_bps)
+            if self.rate_bps > 0:
+                # Checkpoint often enough that a power cut loses at most the budget.
+                interval = min(interval, max(MIN_POLL_MS, self.meter.budget_bytes * 1000 // self.rate_bps))
+            await self._wait(interval)
 
     async def _wait(self, ms):
         """Sleep `ms`, or less if a plan change asks for a poll now (`poke`)."""
