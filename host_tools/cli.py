@@ -35,6 +35,10 @@ def _add_port(parser):
     )
 
 
+def _add_json(parser):
+    parser.add_argument("--json", action="store_true", help="print one JSON object")
+
+
 def _port(args):
     if not args.port:
         raise CommandError("no port given: pass --port PORT or set EDGEMETER_PORT")
@@ -91,7 +95,7 @@ def _info_parser(sub):
         epilog="example: edgemeter info --port /dev/ttyUSB0 --json",
     )
     _add_port(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_json(p)
     return p
 
 
@@ -303,7 +307,7 @@ def _plan_parser(sub):
     p.add_argument("--at-zero", choices=("cut", "warn"), default="cut", help="cut data at 0 MB, or only warn")
     p.add_argument("--addon-mb", type=float, help="record an add-on pack bought now")
     p.add_argument("--subscriber", help="the number reminders are sent to")
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_json(p)
     return p
 
 
@@ -318,7 +322,7 @@ def _status_parser(sub):
         epilog="example: edgemeter status --port /dev/ttyUSB0 --json",
     )
     _add_port(p)
-    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_json(p)
     return p
 
 

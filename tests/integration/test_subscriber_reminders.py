@@ -2,6 +2,8 @@
 and at zero the data session is cut so the carrier bills no overage."""
 
 import json
+import os
+import signal
 import time
 
 from conftest import scenario_file
@@ -24,15 +26,27 @@ def _network(state):
         return json.load(f)
 
 
-def test_three_reminders_in_order_then_cut(tmp_path):
+def _board(tmp_path, quota_mb, traffic_from, *options):
+    """A board on a cut-at-zero plan with 1 MB a second of traffic from `traffic_from`."""
     scenario = {
         "subscriber": "+8613800138000",
-        "plan": {"quota_mb": 12, "cycle_day": 1, "timezone": "+08:00", "at_zero": "cut"},
-        # 1 MB a second, starting once the board is installed and metering.
-        "traffic": [{"from": "+40s", "mbps": 8.388608}],
+        "plan": {"quota_mb": quota_mb, "cycle_day": 1, "timezone": "+08:00", "at_zero": "cut"},
+        "traffic": [{"from": traffic_from, "mbps": 8.388608}],
     }
     state = tmp_path / "board"
-    board = EmulatorProcess(state, "--scenario", scenario_file(tmp_path, scenario), "--speed", "10")
+    return state, EmulatorProcess(state, "--scenario", scenario_file(tmp_path, scenario), *options)
+
+
+def _assert_three_in_order(messages):
+    texts = [m["text"] for m in messages]
+    assert len(texts) == 3, texts
+    assert "剩余流量为10MB" in texts[0] and "剩余流量为5MB" in texts[1] and "剩余0MB" in texts[2]
+    assert all(m["to"] == "+8613800138000" for m in messages)
+
+
+def test_three_reminders_in_order_then_cut(tmp_path):
+    # Traffic starts once the board is installed and metering.
+    state, board = _board(tmp_path, 12, "+40s", "--speed", "10")
     try:
         board.wait_ready()
         deadline = time.monotonic() + 60
@@ -43,28 +57,14 @@ def test_three_reminders_in_order_then_cut(tmp_path):
         network = _network(state)
     finally:
         board.stop()
-    texts = [m["text"] for m in messages]
-    assert len(texts) == 3, texts
-    assert "剩余流量为10MB" in texts[0] and "剩余流量为5MB" in texts[1] and "剩余0MB" in texts[2]
-    assert all(m["to"] == "+8613800138000" for m in messages)
+    _assert_three_in_order(messages)
     assert network["data_session"] == "down"
     overshoot = network["used_bytes"] - 12 * MB
     assert 0 <= overshoot <= 1 * MB, overshoot
 
 
 def test_reminders_exactly_once_across_power_cuts(tmp_path):
-    import os
-    import signal
-
-    scenario = {
-        "subscriber": "+8613800138000",
-        "plan": {"quota_mb": 30, "cycle_day": 1, "timezone": "+08:00", "at_zero": "cut"},
-        "traffic": [{"from": "+0s", "mbps": 8.388608}],
-    }
-    state = tmp_path / "board"
-    board = EmulatorProcess(
-        state, "--scenario", scenario_file(tmp_path, scenario), "--speed", "5", "--power-on-delay", "0.1"
-    )
+    state, board = _board(tmp_path, 30, "+0s", "--speed", "5", "--power-on-delay", "0.1")
     cuts = 0
     cuts_between_reminders = 0
     try:
@@ -83,9 +83,7 @@ def test_reminders_exactly_once_across_power_cuts(tmp_path):
         console = board.console()
     finally:
         board.stop()
-    texts = [m["text"] for m in messages]
     assert cuts >= 5 and console.count("booted (power-loss)") >= 5, console
     assert cuts_between_reminders >= 1, cuts_between_reminders
-    assert len(texts) == 3, texts
-    assert "剩余流量为10MB" in texts[0] and "剩余流量为5MB" in texts[1] and "剩余0MB" in texts[2]
+    _assert_three_in_order(messages)
     assert network["data_session"] == "down"
