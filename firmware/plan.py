@@ -3,9 +3,13 @@
 A plan has a monthly quota, a cycle day (the day of the month the quota renews,
 at local midnight in the plan's time zone; in a short month, day 29-31 fall on
 the month's last day), add-on packs valid for the cycle they were bought in, and
-multi-month packs (a quota spread over several cycles, the unused part carried
-to the next cycle while the pack lasts). Byte counts are integers; 1 MB is
-1,048,576 bytes, as carriers bill.
+multi-month packs (quarterly, half-year: a quota shared by several cycles, the
+unused part carried to the next cycle while the pack lasts).
+
+Usage draws on the monthly quota and this cycle's add-ons first (they expire
+first); what goes beyond them is taken from the packs at rollover, the pack that
+ends first first (`rollover`). Byte counts are integers; 1 MB is 1,048,576
+bytes, as carriers bill.
 """
 
 from firmware import civil_time
@@ -48,16 +52,42 @@ class Plan:
         self.tz_minutes = tz_minutes
         self.at_zero = at_zero
         self.addons = []  # (bought_ms, bytes): valid in the cycle they were bought in
-        self.carried = 0  # from a multi-month pack, set at rollover
+        self.packs = []  # [start_ms, end_ms, bytes left]: multi-month packs, by end
 
     def bounds(self, now_ms):
         return cycle_bounds(now_ms, self.cycle_day, self.tz_minutes)
 
+    def _monthly(self, start, end):
+        return self.quota_bytes + sum(size for bought, size in self.addons if start <= bought < end)
+
     def quota(self, now_ms):
-        """This cycle's quota: plan + add-ons bought this cycle + carried quota."""
+        """This cycle's quota: plan + add-ons bought this cycle + what multi-month packs have left."""
         start, end = self.bounds(now_ms)
-        extra = sum(size for bought, size in self.addons if start <= bought < end)
-        return self.quota_bytes + extra + self.carried
+        packs = sum(left for first, last, left in self.packs if first <= start < last)
+        return self._monthly(start, end) + packs
+
+    def add_pack(self, now_ms, months, size):
+        """A pack of `size` bytes bought now, shared by this cycle and the next `months` - 1."""
+        if not 1 <= months <= 120 or size <= 0:
+            raise ValueError("a pack needs 1..120 months and a size")
+        start, end = self.bounds(now_ms)
+        for _ in range(months - 1):
+            end = self.bounds(end)[1]
+        self.packs.append([start, end, size])
+        self.packs.sort(key=lambda pack: pack[1])
+
+    def rollover(self, cycle_start, used):
+        """The cycle from `cycle_start` ended having used `used` bytes: charge the
+        packs with what went beyond the monthly quota, forget what has expired."""
+        start, end = self.bounds(cycle_start)
+        beyond = used - self._monthly(start, end)
+        for pack in self.packs:
+            if pack[0] <= start < pack[1] and beyond > 0:
+                taken = min(pack[2], beyond)
+                pack[2] -= taken
+                beyond -= taken
+        self.packs = [pack for pack in self.packs if pack[1] > end and pack[2] > 0]
+        self.addons = [addon for addon in self.addons if addon[0] >= end]
 
     def as_dict(self):
         return {
@@ -66,12 +96,12 @@ class Plan:
             "tz": self.tz_minutes,
             "at_zero": self.at_zero,
             "addons": [list(a) for a in self.addons],
-            "carried": self.carried,
+            "packs": [list(p) for p in self.packs],
         }
 
     @classmethod
     def from_dict(cls, data):
         plan = cls(data["quota"], data["cycle_day"], data["tz"], data["at_zero"])
         plan.addons = [tuple(a) for a in data.get("addons", ())]
-        plan.carried = data.get("carried", 0)
+        plan.packs = [list(p) for p in data.get("packs", ())]
         return plan

@@ -49,10 +49,12 @@ class UsageService:
         self.subscriber = subscriber
         self.meter = Meter()
         self.reminders = Reminders(thresholds) if thresholds else Reminders()
+        self.state_dir = state_dir
         self._paths = {name: state_dir + "/" + name for name in ("meter", "reminders", "cycle", "plan", "subscriber")}
         self.cycle_start = None
         self.cycle_base = 0  # meter total at the start of this cycle
         self.data_on = True
+        self.snoozed = None  # the cycle (start ms) in which data may run past zero
         self.rate_bps = 0
         self._reboots = 0
         self._last_usage = (0, 0)
@@ -71,6 +73,7 @@ class UsageService:
         cycle = store_io.get(self._paths["cycle"])
         if cycle:
             self.cycle_start, self.cycle_base, self.data_on = cycle["start"], cycle["base"], cycle["data_on"]
+            self.snoozed = cycle.get("snoozed")
 
     # --- the plan over SMP (metering group, command 3) ------------------------
 
@@ -80,6 +83,7 @@ class UsageService:
             return {"subscriber": self.subscriber, "plan": None, "total": self.meter.total}
         now_ms = self.clock.now_ms()
         start, end = self.plan.bounds(now_ms)
+        remaining = self.remaining(now_ms)
         return {
             "subscriber": self.subscriber,
             "plan": self.plan.as_dict(),
@@ -87,14 +91,18 @@ class UsageService:
             "cycle_end": end // 1000,
             "quota": self.plan.quota(now_ms),
             "used": self.used(),
-            "remaining": self.remaining(now_ms),
+            "remaining": max(remaining, 0),
+            "overage": max(-remaining, 0),
+            "thresholds": [[t, self.reminders.states[t]] for t in self.reminders.thresholds],
             "data_on": self.data_on,
+            "snoozed": self.snoozed == self.cycle_start,
             "total": self.meter.total,
         }
 
     def write(self, request):
-        """Set the plan (keys as Plan.as_dict); add-ons are appended with "addon": bytes;
-        "subscriber" sets the number reminders go to."""
+        """Set the plan (keys as Plan.as_dict); "addon": bytes records an add-on pack
+        bought now, "pack": bytes with "months" a multi-month pack; "subscriber"
+        sets the number reminders go to."""
         now_ms = self.clock.now_ms()
         if "subscriber" in request:
             number = request["subscriber"]
@@ -103,18 +111,21 @@ class UsageService:
             store_io.put(self._paths["subscriber"], number)
             self.record(records.CONFIG_CHANGED, {8: "subscriber", 9: self.subscriber, 10: number})
             self.subscriber = number
-            if "quota" not in request and "addon" not in request:
+            if not ("quota" in request or "addon" in request or "pack" in request):
                 return self.read()
         old = self.plan.as_dict() if self.plan else None
-        if "addon" in request:
-            if self.plan is None:
-                raise ValueError("no plan to add to")
-            plan = Plan.from_dict(old)
-            plan.addons.append((now_ms, int(request["addon"])))
-        else:
+        if "quota" in request:
             plan = Plan(int(request["quota"]), int(request.get("cycle_day", 1)), int(request.get("tz", 480)), request.get("at_zero", "cut"))
             if self.plan is not None:
-                plan.addons, plan.carried = self.plan.addons, self.plan.carried
+                plan.addons, plan.packs = self.plan.addons, self.plan.packs
+        elif self.plan is None:
+            raise ValueError("no plan to add to")
+        else:
+            plan = Plan.from_dict(old)
+        if "addon" in request:
+            plan.addons.append((now_ms, int(request["addon"])))
+        if "pack" in request:
+            plan.add_pack(now_ms, int(request.get("months", 3)), int(request["pack"]))
         store_io.put(self._paths["plan"], plan.as_dict())
         self.plan = plan
         if self.cycle_start is None:
@@ -126,6 +137,18 @@ class UsageService:
         self.poke()  # thresholds moved: look at the counters now
         return self.read()
 
+    def snooze(self, on):
+        """Let data run past 0 MB for the rest of this cycle (on), or stop doing so.
+        The next poll resumes or cuts the session; usage past the quota is the
+        cycle's overage, shown apart in `read`."""
+        if self.plan is None:
+            raise ValueError("no plan")
+        self.snoozed = self.cycle_start if on else None
+        self._save_cycle()
+        self.record(records.CONFIG_CHANGED, {8: "snooze", 9: not on, 10: bool(on)})
+        self.poke()
+        return self.read()
+
     def used(self):
         return self.meter.total - self.cycle_base
 
@@ -133,7 +156,7 @@ class UsageService:
         return self.plan.quota(now_ms) - self.used() if self.plan else 1 << 40
 
     def _save_cycle(self):
-        store_io.put(self._paths["cycle"], {"start": self.cycle_start, "base": self.cycle_base, "data_on": self.data_on})
+        store_io.put(self._paths["cycle"], {"start": self.cycle_start, "base": self.cycle_base, "data_on": self.data_on, "snoozed": self.snoozed})
 
     def _checkpoint(self, now_ms):
         up, down = self.meter.up - self._last_usage[0], self.meter.down - self._last_usage[1]
@@ -165,7 +188,10 @@ class UsageService:
         start, _end = self.plan.bounds(now_ms)
         if start != self.cycle_start:
             if self.cycle_start is not None:
-                self.record(records.CYCLE_ROLLOVER, {8: start // 1000, 9: self.meter.total - self.cycle_base, 10: self.plan.quota(self.cycle_start)})
+                used = self.meter.total - self.cycle_base
+                self.record(records.CYCLE_ROLLOVER, {8: start // 1000, 9: used, 10: self.plan.quota(self.cycle_start)})
+                self.plan.rollover(self.cycle_start, used)
+                store_io.put(self._paths["plan"], self.plan.as_dict())
             self.cycle_start, self.cycle_base = start, self.meter.total
             self._save_cycle()
         remaining = self.remaining(now_ms)
@@ -176,10 +202,11 @@ class UsageService:
             store_io.put(self._paths["reminders"], self.reminders.as_dict())
         for threshold in self.reminders.pending():
             await self._remind(threshold)
-        if remaining <= 0 and self.data_on and self.plan.at_zero == "cut":
-            await self._set_data(False, 0)
-        elif remaining > 0 and not self.data_on:
-            await self._set_data(True, 0)
+        cut = remaining <= 0 and self.plan.at_zero == "cut" and self.snoozed != start
+        if cut and self.data_on:
+            await self._set_data(False, records.REASON_AT_ZERO)
+        elif not cut and not self.data_on:
+            await self._set_data(True, records.REASON_SNOOZE if remaining <= 0 else records.REASON_QUOTA)
         if self.meter.checkpoint_due(now_ms) or crossed:
             self._checkpoint(now_ms)
         return self.meter.total - before

@@ -244,12 +244,15 @@ def _log_parser(sub):
 MB = 1048576
 
 
-async def _plan(port, write=None):
-    from host_tools.metering_requests import PlanRead, PlanWrite
+async def _plan(port, request=None):
+    from host_tools.metering_requests import PlanRead
 
     async with Device(port) as device:
-        response = await device.request(PlanWrite(**write) if write else PlanRead())
+        response = await device.request(request or PlanRead())
     return response.model_dump(exclude={"header", "version", "sequence", "smp_data"})
+
+
+_THRESHOLD_STATES = ("armed", "reached, reminder pending", "reminder sent")
 
 
 def _print_plan(state, as_json):
@@ -265,10 +268,15 @@ def _print_plan(state, as_json):
     print("plan        %.0f MB a cycle from day %d, UTC%+03d:%02d, at zero: %s" % (
         plan["quota"] / MB, plan["cycle_day"], plan["tz"] // 60, abs(plan["tz"]) % 60, plan["at_zero"]))
     print("cycle       %s .. %s" % (_utc(state["cycle_start"]), _utc(state["cycle_end"])))
-    print("quota       %.2f MB (add-ons and carried included)" % (state["quota"] / MB))
+    print("quota       %.2f MB (add-ons and multi-month packs included)" % (state["quota"] / MB))
     print("used        %.2f MB" % (state["used"] / MB))
     print("remaining   %.2f MB" % (state["remaining"] / MB))
-    print("data        %s" % ("on" if state["data_on"] else "cut"))
+    if state.get("overage"):
+        print("overage     %.2f MB past the quota (out-of-plan)" % (state["overage"] / MB))
+    for threshold, status in state.get("thresholds") or ():
+        print("reminder    %g MB left: %s" % (threshold / MB, _THRESHOLD_STATES[status]))
+    data = "on" if state["data_on"] else "cut at 0 MB"
+    print("data        %s%s" % (data, ", snoozed: runs past 0 MB this cycle" if state.get("snoozed") else ""))
 
 
 def _utc(seconds):
@@ -278,17 +286,21 @@ def _utc(seconds):
 
 
 def do_plan(args):
+    from host_tools.metering_requests import PlanWrite
+
     write = {}
     if args.action == "set":
         if args.quota_mb is not None:
             write.update(quota=int(args.quota_mb * MB), cycle_day=args.cycle_day, tz=args.tz_minutes, at_zero=args.at_zero)
         if args.addon_mb is not None:
             write["addon"] = int(args.addon_mb * MB)
+        if args.pack_mb is not None:
+            write.update(pack=int(args.pack_mb * MB), months=args.months)
         if args.subscriber:
             write["subscriber"] = args.subscriber
         if not write:
-            raise CommandError("plan set needs --quota-mb, --addon-mb or --subscriber")
-    _print_plan(asyncio.run(_plan(_port(args), write)), args.json)
+            raise CommandError("plan set needs --quota-mb, --addon-mb, --pack-mb or --subscriber")
+    _print_plan(asyncio.run(_plan(_port(args), PlanWrite(**write) if write else None)), args.json)
 
 
 def _plan_parser(sub):
@@ -305,7 +317,9 @@ def _plan_parser(sub):
     p.add_argument("--cycle-day", type=int, default=1, help="day of the month the quota renews (default 1)")
     p.add_argument("--tz-minutes", type=int, default=480, help="plan time zone, minutes east of UTC (default 480: +08:00)")
     p.add_argument("--at-zero", choices=("cut", "warn"), default="cut", help="cut data at 0 MB, or only warn")
-    p.add_argument("--addon-mb", type=float, help="record an add-on pack bought now")
+    p.add_argument("--addon-mb", type=float, help="record an add-on pack bought now (valid this cycle)")
+    p.add_argument("--pack-mb", type=float, help="record a multi-month pack bought now")
+    p.add_argument("--months", type=int, default=3, help="cycles the --pack-mb pack lasts (default 3: quarterly)")
     p.add_argument("--subscriber", help="the number reminders are sent to")
     _add_json(p)
     return p
@@ -318,10 +332,30 @@ def do_status(args):
 def _status_parser(sub):
     p = sub.add_parser(
         "status",
-        help="plan, used, remaining, data on/off",
+        help="plan, used, remaining, overage, reminders, data on/off",
         epilog="example: edgemeter status --port /dev/ttyUSB0 --json",
     )
     _add_port(p)
+    _add_json(p)
+    return p
+
+
+def do_snooze(args):
+    from host_tools.metering_requests import Snooze
+
+    _print_plan(asyncio.run(_plan(_port(args), Snooze(on=not args.cancel))), args.json)
+
+
+def _snooze_parser(sub):
+    p = sub.add_parser(
+        "snooze",
+        help="let data run past 0 MB for the rest of this cycle (out-of-plan charges apply)",
+        epilog="examples: edgemeter snooze --port /dev/ttyUSB0\n"
+        "          edgemeter snooze --port /dev/ttyUSB0 --cancel   # cut at 0 MB again",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_port(p)
+    p.add_argument("--cancel", action="store_true", help="stop snoozing: cut data at 0 MB again")
     _add_json(p)
     return p
 
@@ -402,6 +436,7 @@ COMMANDS = {
     "pull": (do_pull, _pull_parser),
     "plan": (do_plan, _plan_parser),
     "status": (do_status, _status_parser),
+    "snooze": (do_snooze, _snooze_parser),
     "log": (do_log, _log_parser),
     "emulate": (do_emulate, _emulate_parser),
 }

@@ -119,7 +119,10 @@ class _PlanState:
     quota: int | None = None
     used: int | None = None
     remaining: int | None = None
+    overage: int | None = None
+    thresholds: list | None = None
     data_on: bool | None = None
+    snoozed: bool | None = None
 
 
 class PlanResponse(_PlanState, smpmsg.ReadResponse):
@@ -145,6 +148,9 @@ class PlanWriteRequest(smpmsg.WriteRequest):
     """"cut" or "warn"."""
     addon: int | None = None
     """Bytes of an add-on pack bought now."""
+    pack: int | None = None
+    """Bytes of a multi-month pack bought now, shared by `months` cycles."""
+    months: int | None = None
     subscriber: str | None = None
     """The number reminders are sent to."""
 
@@ -155,3 +161,20 @@ class PlanRead(PlanReadRequest, _Metering):
 
 class PlanWrite(PlanWriteRequest, _Metering):
     _Response = PlanWriteResponse
+
+
+class SnoozeWriteRequest(smpmsg.WriteRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_SNOOZE
+
+    on: bool = True
+    """True: do not cut data at 0 MB for the rest of this cycle; False: cut again."""
+
+
+class SnoozeWriteResponse(_PlanState, smpmsg.WriteResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_SNOOZE
+
+
+class Snooze(SnoozeWriteRequest, _Metering):
+    _Response = SnoozeWriteResponse

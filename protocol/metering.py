@@ -8,7 +8,8 @@ maps, are specified in protocol/SPEC.md:
   buffer; all frames travel concatenated in one byte string;
 - 2 ACK (write): the host has everything up to `seq` of epoch `ep`; the device
   may delete it;
-- 3 PLAN (read/write): the data plan the device meters against.
+- 3 PLAN (read/write): the data plan the device meters against;
+- 4 SNOOZE (write): let data run past 0 MB for the rest of the cycle, or stop.
 """
 
 GROUP = 64
@@ -17,6 +18,7 @@ CMD_STATUS = 0
 CMD_READ = 1
 CMD_ACK = 2
 CMD_PLAN = 3
+CMD_SNOOZE = 4
 
 # Group error codes (version 2 "err": {"group": 64, "rc": ...}).
 ERR_OK = 0

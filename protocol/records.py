@@ -51,6 +51,11 @@ BOOT_REASONS = ("power-on", "watchdog", "reset-command", "power-loss")
 SOURCE_MODEM_COUNTER = 0  # the modem's data counter (AT+QGDCNT or the dialect's equivalent)
 SOURCE_ESTIMATE = 1  # reconstructed after a counter reset, from the carrier's or our own rate
 
+# Why data was cut or resumed (DATA_CUT / DATA_RESUMED field "reason").
+REASON_AT_ZERO = 0  # no data left and the plan says cut
+REASON_QUOTA = 1  # data left again: an add-on, a pack or a new cycle
+REASON_SNOOZE = 2  # the subscriber chose to go on past zero this cycle (overage)
+
 # Names of types and fields, for people, are in record_names.py: the device only
 # needs the numbers.
 TYPE_LAST = GAP

@@ -33,6 +33,7 @@ class MeteringGroup:
         if plans is not None:
             handlers[(m.CMD_PLAN, smp.OP_READ)] = self.plan_read
             handlers[(m.CMD_PLAN, smp.OP_WRITE)] = self.plan_write
+            handlers[(m.CMD_SNOOZE, smp.OP_WRITE)] = self.snooze
         server.register(m.GROUP, handlers)
 
     def _identity(self):
@@ -87,3 +88,12 @@ class MeteringGroup:
             return self._plans.write(request)
         except (KeyError, TypeError, ValueError) as error:
             raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "plan: %s" % error)
+
+    def snooze(self, request):
+        on = request.get("on", True)
+        if not isinstance(on, bool):
+            raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "'on' must be true or false")
+        try:
+            return self._plans.snooze(on)
+        except ValueError as error:
+            raise SMPError(smp.ERR_EBADSTATE, m.ERR_BAD_ARGUMENT, "snooze: %s" % error)

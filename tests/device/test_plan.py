@@ -33,8 +33,30 @@ def test_quota_counts_add_ons_of_this_cycle_only():
     plan.addons.append((_ms("2026-12-20T00:00:00+08:00"), 500 * MB))
     assert plan.quota(_ms("2026-12-25T00:00:00+08:00")) == 600 * MB
     assert plan.quota(_ms("2027-01-02T00:00:00+08:00")) == 100 * MB
-    plan.carried = 30 * MB
-    assert plan.quota(_ms("2027-01-02T00:00:00+08:00")) == 130 * MB
+
+
+def test_a_quarterly_pack_is_shared_by_three_cycles_and_used_after_the_monthly_quota():
+    plan = Plan(100 * MB, 15, 480)
+    plan.add_pack(_ms("2026-12-20T10:00:00+08:00"), 3, 300 * MB)  # cycles from Dec 15, Jan 15, Feb 15
+    assert plan.packs == [[_ms("2026-12-15T00:00:00+08:00"), _ms("2027-03-15T00:00:00+08:00"), 300 * MB]]
+    assert plan.quota(_ms("2026-12-20T10:00:00+08:00")) == 400 * MB
+    assert plan.quota(_ms("2026-12-01T10:00:00+08:00")) == 100 * MB  # the cycle before: not yet
+    plan.addons.append((_ms("2026-12-21T00:00:00+08:00"), 50 * MB))
+    plan.rollover(_ms("2026-12-15T00:00:00+08:00"), 180 * MB)  # 30 MB beyond plan + add-on
+    assert plan.quota(_ms("2027-01-20T00:00:00+08:00")) == 370 * MB and plan.addons == []
+    plan.rollover(_ms("2027-01-15T00:00:00+08:00"), 90 * MB)  # within the monthly quota
+    assert plan.quota(_ms("2027-02-20T00:00:00+08:00")) == 370 * MB
+    plan.rollover(_ms("2027-02-15T00:00:00+08:00"), 100 * MB)
+    assert plan.quota(_ms("2027-03-20T00:00:00+08:00")) == 100 * MB and plan.packs == []  # expired
+
+
+def test_packs_overlapping_are_drawn_down_in_order_of_expiry():
+    plan = Plan(0, 1, 0)
+    plan.add_pack(_ms("2027-01-05T00:00:00Z"), 6, 60 * MB)
+    plan.add_pack(_ms("2027-01-06T00:00:00Z"), 2, 20 * MB)
+    plan.rollover(_ms("2027-01-01T00:00:00Z"), 30 * MB)
+    assert [p[2] for p in plan.packs] == [50 * MB]  # the 2-month pack went first, and is gone
+    assert plan.quota(_ms("2027-02-10T00:00:00Z")) == 50 * MB
 
 
 def test_plan_round_trips_and_refuses_nonsense():

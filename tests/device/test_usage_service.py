@@ -1,0 +1,193 @@
+"""The metering loop (firmware/usage_service.py) on both VMs: the real modem driver
+against the scripted modem, state files on (RAM) LittleFS, a clock the test sets.
+
+Each test moves the modem's byte counter and the clock, runs one poll (`step`),
+and checks what the subscriber would see: SMS texts typed to the modem, the data
+session switched with AT+CGACT, and the figures `read()` reports.
+"""
+
+# The whole metering stack's bytecode (~58 KB: modem driver, plan, reminders,
+# codecs) lives in the unix port's heap; on a board it is frozen in flash. So
+# this file runs in 128 KB: what is left for the code's data is about 64 KB.
+HEAP = "128k"
+
+import flash_fixture  # first: its flash buffer is allocated while the heap is empty
+
+import asyncio
+import os
+
+from fake_modem_stream import OK, FakeModemStream, fast_sleep
+from firmware import civil_time, sms_out
+from firmware.modem import Modem
+from firmware.plan import MB
+from firmware.usage_service import UsageService
+from protocol import records
+
+
+SUBSCRIBER = "+8613800138000"
+
+
+def _ms(text):
+    return civil_time.parse_utc_ms(text)
+
+
+class Clock:
+    def __init__(self, now_ms):
+        self.ms = now_ms
+
+    def now_ms(self):
+        return self.ms
+
+    async def sleep_ms(self, ms):
+        await fast_sleep(ms)  # the modem driver's timeouts, 100 times faster; the date stays put
+
+
+class Line:
+    """The modem's side: a byte counter the test moves, the data session, SMS sent."""
+
+    def __init__(self):
+        self.fake = FakeModemStream()
+        self.received = 0
+        self.session = []  # every AT+CGACT=<n>,1 value, in order
+        self.fake.answers["AT+QGDCNT?"] = lambda line: "\r\n+QGDCNT: 0,%d\r\n%s" % (self.received, OK)
+        self.fake.answers['AT+CSCS="UCS2"'] = OK
+        for on in (0, 1):
+            self.fake.answers["AT+CGACT=%d,1" % on] = lambda line: self.session.append(int(line[9])) or OK
+        self.fake.after_payload = {}
+
+    def sms_texts(self):
+        out = []
+        for payload in self.fake.payloads:
+            hexes = payload.decode()
+            out.append("".join(chr(int(hexes[i : i + 4], 16)) for i in range(0, len(hexes), 4)))
+        return out
+
+
+def _service(modem, clock, log, state_dir, subscriber=SUBSCRIBER):
+    return UsageService(modem, clock, lambda rtype, fields: log.append((rtype, fields)), state_dir, None, subscriber)
+
+
+def run(body, start="2026-12-01T08:00:00+08:00"):
+    async def main():
+        state_dir = flash_fixture.fresh_dir("state")
+        os.mkdir(state_dir)
+        line = Line()
+        line.fake.answers['AT+CMGS="%s"' % sms_out.ucs2_hex(SUBSCRIBER)] = "\r\n> "
+        clock = Clock(_ms(start))
+        modem = Modem(line.fake, line.fake.power, clock.sleep_ms)
+        log = []
+        service = _service(modem, clock, log, state_dir)
+        try:
+            await modem.init()
+            await body(service, line, clock, log)
+        finally:
+            modem.stop()
+            await asyncio.sleep(0)
+
+    asyncio.run(main())
+
+
+async def _use(service, line, clock, received, at=None):
+    line.received = received
+    if at is not None:
+        clock.ms = _ms(at)
+    await service.step(clock.now_ms())
+
+
+def _types(log, rtype):
+    return [fields for t, fields in log if t == rtype]
+
+
+def test_cut_at_zero_then_snooze_meters_overage_apart():
+    async def body(service, line, clock, log):
+        service.write({"quota": 20 * MB, "at_zero": "cut"})
+        await _use(service, line, clock, 20 * MB)
+        assert line.session == [0] and not service.read()["data_on"]
+        assert len(line.sms_texts()) == 3 and "剩余0MB" in line.sms_texts()[2]
+
+        state = service.snooze(True)
+        assert state["snoozed"]
+        await _use(service, line, clock, 23 * MB)
+        state = service.read()
+        assert line.session == [0, 1] and state["data_on"]
+        assert state["remaining"] == 0 and state["overage"] == 3 * MB and state["used"] == 23 * MB
+        assert [f[8] for f in _types(log, records.DATA_RESUMED)] == [records.REASON_SNOOZE]
+        assert len(line.sms_texts()) == 3  # no reminder again for the same zero
+
+        service.snooze(False)
+        await _use(service, line, clock, 24 * MB)
+        assert line.session == [0, 1, 0]
+
+    run(body)
+
+
+def test_snooze_ends_with_the_cycle():
+    async def body(service, line, clock, log):
+        service.write({"quota": 20 * MB, "at_zero": "cut"})
+        await _use(service, line, clock, 21 * MB)
+        service.snooze(True)
+        await _use(service, line, clock, 22 * MB)
+        assert service.read()["data_on"]
+        # Next cycle: a fresh quota, so data stays on; then it runs out again and is cut.
+        await _use(service, line, clock, 30 * MB, at="2027-01-01T00:00:01+08:00")
+        assert service.read()["used"] == 0 and not service.read()["snoozed"] and service.read()["data_on"]
+        await _use(service, line, clock, 50 * MB)
+        assert not service.read()["data_on"] and line.session == [0, 1, 0]
+
+    run(body)
+
+
+def test_an_add_on_rearms_the_reminders_it_lifts_above():
+    async def body(service, line, clock, log):
+        service.write({"quota": 20 * MB, "at_zero": "cut"})
+        await _use(service, line, clock, 16 * MB)  # 4 MB left: 10 MB and 5 MB reminders
+        assert len(line.sms_texts()) == 2
+        service.write({"addon": 8 * MB})  # 12 MB left: both re-armed
+        await _use(service, line, clock, 16 * MB)
+        assert [s for _t, s in service.read()["thresholds"]] == [0, 0, 0]
+        await _use(service, line, clock, 28 * MB)
+        texts = line.sms_texts()
+        assert len(texts) == 5 and "10MB" in texts[2] and "5MB" in texts[3] and "剩余0MB" in texts[4]
+        assert line.session == [0]
+
+    run(body)
+
+
+def test_a_multi_month_pack_carries_what_is_left_to_the_next_cycles():
+    async def body(service, line, clock, log):
+        service.write({"quota": 100 * MB, "at_zero": "warn"})
+        service.write({"pack": 300 * MB, "months": 3})
+        assert service.read()["quota"] == 400 * MB
+        await _use(service, line, clock, 150 * MB)  # 50 MB from the pack
+        await _use(service, line, clock, 150 * MB, at="2027-01-01T00:00:00+08:00")
+        assert service.read()["quota"] == 350 * MB
+        await _use(service, line, clock, 150 * MB + 400 * MB)  # 300 MB from the pack: 50 left, 50 over
+        state = service.read()
+        assert state["overage"] == 50 * MB and state["data_on"]  # warn only: never cut
+        await _use(service, line, clock, 550 * MB, at="2027-02-01T00:00:00+08:00")
+        assert service.read()["quota"] == 100 * MB  # the pack is used up
+        await _use(service, line, clock, 550 * MB, at="2027-03-01T00:00:00+08:00")
+        assert service.read()["quota"] == 100 * MB and service.read()["plan"]["packs"] == []
+        rollovers = _types(log, records.CYCLE_ROLLOVER)
+        assert [r[9] for r in rollovers] == [150 * MB, 400 * MB, 0]
+
+    run(body)
+
+
+def test_the_plan_and_reminder_states_survive_a_reboot():
+    async def body(service, line, clock, log):
+        service.write({"quota": 20 * MB, "at_zero": "cut", "subscriber": SUBSCRIBER})
+        service.write({"pack": 30 * MB, "months": 2})
+        await _use(service, line, clock, 42 * MB)  # 8 MB left: the 10 MB reminder
+        service._checkpoint(clock.now_ms())
+        again = _service(service.modem, clock, log, service.state_dir, None)
+        again.resume(modem_kept_power=True)
+        assert again.read() == service.read()
+
+    run(body)
+
+
+if __name__ == "__main__":
+    import mpunit
+
+    mpunit.main(globals())
