@@ -4,9 +4,10 @@ The modem counts bytes sent and received since it powered up (Quectel
 AT+QGDCNT?). The meter turns successive readings into exact increments:
 
 - normally the increment is reading - previous reading;
-- a reading below the previous one means the counter restarted (the modem
-  rebooted, its data context was re-activated, or the counter was cleared): the
-  whole new reading is new traffic. What flowed between the last reading and
+- when the driver says the modem restarted (`restart()`), or a reading is below
+  the previous one (the modem rebooted unseen, its data context was
+  re-activated, or the counter was cleared), the counter restarted: the whole
+  new reading is new traffic, even if it has grown past the old one. What flowed between the last reading and
   the restart was never visible to us; poll more often to shrink that;
 - after our own boot, a checkpoint says where the counters stood when it was
   written. If the modem kept its power (a soft reset or watchdog of the MCU),
@@ -59,6 +60,10 @@ class Meter:
         self.up += up
         self.down += down
         return up, down
+
+    def restart(self):
+        """The modem restarted (we know it did): its next reading counts from 0."""
+        self._sent = self._received = 0
 
     def checkpoint_due(self, now_ms):
         if self._saved_ms is None:

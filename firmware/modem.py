@@ -202,6 +202,9 @@ class Modem:
         self._needs_init = True
         self._timeouts = 0  # ModemTimeouts in a row
         self.resets = 0  # recover() power cycles
+        # reboots_seen + resets when the last OK was read: which power-on of the
+        # modem (and so which run of its counters) the last answer came from.
+        self.answer_life = 0
         self.reboots_seen = 0  # RDY the modem sent without being power-cycled by us
         self.lines_dropped = 0  # overlong or not UTF-8
         self.stray_results = 0  # final results while no command runs (late answers)
@@ -445,6 +448,7 @@ class Modem:
             return  # echo (ATE1, the default after power-on)
         if _is_final(line):
             if line == "OK":
+                self.answer_life = self.reboots_seen + self.resets
                 p.finish()
             else:
                 code = None

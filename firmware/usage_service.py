@@ -20,8 +20,9 @@ from firmware.plan import Plan
 from firmware.reminders import Reminders, default_text
 from protocol import records
 
-MIN_POLL_MS = 100
+MIN_POLL_MS = 50
 MAX_POLL_MS = 60000
+RESTORE_POLL_MS = 1000  # while the modem has yet to register after a (re)boot
 PEAK_BYTES_PER_S = 6250000  # 50 Mbit/s: the fastest the line may go without warning
 
 
@@ -56,7 +57,9 @@ class UsageService:
         self.data_on = True
         self.snoozed = None  # the cycle (start ms) in which data may run past zero
         self.rate_bps = 0
-        self._reboots = 0
+        self._modem_life = 0  # the modem's answer_life of the last reading
+        self._session_ok = False  # the modem's data session is as data_on says
+        self._session_fresh = False  # it has just been (re)made: poll soon
         self._last_usage = (0, 0)
         self._poked = False
 
@@ -168,6 +171,7 @@ class UsageService:
 
     async def _set_data(self, on, reason):
         await self.modem.set_data(on)
+        self._session_fresh = on
         self.data_on = on
         self._save_cycle()
         self.record(records.DATA_RESUMED if on else records.DATA_CUT, {8: reason, 9: self.remaining(self.clock.now_ms())})
@@ -176,11 +180,16 @@ class UsageService:
         """One poll: read counters, account, decide. Returns the next interval in ms."""
         sent, received = await self.modem.data_counters()
         before = self.meter.total
-        self.meter.observe(sent, received)
-        if self.modem.reboots_seen != self._reboots:
-            self._reboots = self.modem.reboots_seen
+        if self.modem.answer_life != self._modem_life:
+            # It rebooted on its own, or the driver power-cycled it, before it
+            # answered: counters from 0, and no data session any more.
+            self._modem_life = self.modem.answer_life
+            self.meter.restart()
+            self._session_ok = False
             self.record(records.MODEM_RESET, {8: "modem rebooted"})
-            await self.modem.set_data(self.data_on)  # a rebooted modem has no data session
+        self.meter.observe(sent, received)
+        if not self._session_ok:
+            await self._restore_session()
         if self.plan is None:
             if self.meter.checkpoint_due(now_ms):
                 self._checkpoint(now_ms)
@@ -225,15 +234,18 @@ class UsageService:
         store_io.put(self._paths["reminders"], self.reminders.as_dict())
 
     async def start(self):
-        """Bring the modem up and the data session to where it should be."""
+        """Bring the modem up; the polls then bring the data session where it should be."""
         await self.modem.init()
-        await self.modem.command("AT+CEREG=1")
-        for _ in range(30):
-            if await self.modem.registered():
-                break
-            await self.clock.sleep_ms(1000)
-        await self.modem.set_data(self.data_on)
-        self._reboots = self.modem.reboots_seen  # the RDY of the power-on we just did is no news
+        self._modem_life = self.modem.answer_life  # our own power-on is no news
+        self._session_ok = False
+
+    async def _restore_session(self):
+        """Once the modem is registered, put the data session where it should be (on,
+        or off when cut at zero). Until then the polls come every RESTORE_POLL_MS."""
+        if await self.modem.registered():
+            await self.modem.set_data(self.data_on)
+            self._session_ok = True
+            self._session_fresh = True
 
     def _distance(self, now_ms):
         """Bytes to the next decision: the next threshold below, or zero."""
@@ -251,6 +263,7 @@ class UsageService:
             except ModemError:
                 await self.modem.recover()
         last_ms = self.clock.now_ms()
+        interval = MIN_POLL_MS
         while True:
             now_ms = self.clock.now_ms()
             try:
@@ -260,7 +273,14 @@ class UsageService:
             except ModemError:
                 self.rate_bps = 0  # the driver recovers the modem after repeated timeouts
             last_ms = now_ms
-            interval = poll_interval_ms(self._distance(now_ms), self.rate_bps)
+            # Ease out: at most double the last wait, and start again from the
+            # shortest once the session is (re)made, so a new session's rate is
+            # learnt before the device relaxes.
+            longest = MIN_POLL_MS if self._session_fresh else 2 * interval
+            self._session_fresh = False
+            interval = min(poll_interval_ms(self._distance(now_ms), self.rate_bps), longest)
+            if not self._session_ok:
+                interval = min(interval, RESTORE_POLL_MS)
             if self.rate_bps > 0:
                 # Checkpoint often enough that a power cut loses at most the budget.
                 interval = min(interval, max(MIN_POLL_MS, self.meter.budget_bytes * 1000 // self.rate_bps))

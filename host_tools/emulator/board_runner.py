@@ -128,9 +128,11 @@ class BoardRunner:
             if status == wiring.EXIT_RESET:
                 cause, delay = base.RESET_SOFT, 0.1
             elif status < 0:
-                # Killed: a power cut. The modem is on the board: it loses power too.
+                # Killed: a power cut. The modem is on the board: it loses power too,
+                # at the same moment.
                 with open(self.path("modem-power"), "w") as f:
                     f.write("0")
+                self.modem.power_cut(self.sim_now_ms())
                 cause, delay = base.RESET_POWER_ON, self.power_on_delay_s
             else:
                 cause, delay = base.RESET_WATCHDOG, self.power_on_delay_s

@@ -93,6 +93,7 @@ class SimulatedModem:
         self._faults = [f for f in carrier.scenario.faults if f.at_ms >= now]
         self._out = bytearray()
         self._wake_r, self._wake_w = os.pipe()
+        self._power_lock = threading.Lock()
         self._stopping = threading.Event()
         self._thread = None
         self._forget()
@@ -133,6 +134,13 @@ class SimulatedModem:
         self._forget()
         self.state = "off"
         self._log(at_ms, "--", "power off")
+
+    def power_cut(self, at_ms):
+        """The board lost power at `at_ms` (its supply pin file says so too): the
+        modem is off from that moment, not from whenever the next tick notices."""
+        with self._power_lock:
+            if self.state != "off":
+                self._power_off(at_ms)
 
     def _tick(self):
         now = self.clock()
@@ -426,10 +434,11 @@ class SimulatedModem:
                 except OSError:
                     self._stopping.wait(self.tick_s)  # EIO: nobody on the other end yet
             try:
-                self._tick()
-                if data and self.state == "on":
-                    self._feed(data)
-                self._flush()
+                with self._power_lock:
+                    self._tick()
+                    if data and self.state == "on":
+                        self._feed(data)
+                    self._flush()
             except Exception:
                 self.failures.append(traceback.format_exc())
                 traceback.print_exc(file=sys.stderr)

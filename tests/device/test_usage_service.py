@@ -16,7 +16,7 @@ import flash_fixture  # first: its flash buffer is allocated while the heap is e
 import asyncio
 import os
 
-from fake_modem_stream import OK, FakeModemStream, fast_sleep
+from fake_modem_stream import OK, FakeModemStream, fast_sleep, settle
 from firmware import civil_time, sms_out
 from firmware.modem import Modem
 from firmware.plan import MB
@@ -51,6 +51,7 @@ class Line:
         self.session = []  # every AT+CGACT=<n>,1 value, in order
         self.fake.answers["AT+QGDCNT?"] = lambda line: "\r\n+QGDCNT: 0,%d\r\n%s" % (self.received, OK)
         self.fake.answers['AT+CSCS="UCS2"'] = OK
+        self.fake.answers["AT+CEREG?"] = "\r\n+CEREG: 0,1\r\n" + OK
         for on in (0, 1):
             self.fake.answers["AT+CGACT=%d,1" % on] = lambda line: self.session.append(int(line[9])) or OK
         self.fake.after_payload = {}
@@ -102,21 +103,21 @@ def test_cut_at_zero_then_snooze_meters_overage_apart():
     async def body(service, line, clock, log):
         service.write({"quota": 20 * MB, "at_zero": "cut"})
         await _use(service, line, clock, 20 * MB)
-        assert line.session == [0] and not service.read()["data_on"]
+        assert line.session == [1, 0] and not service.read()["data_on"]
         assert len(line.sms_texts()) == 3 and "剩余0MB" in line.sms_texts()[2]
 
         state = service.snooze(True)
         assert state["snoozed"]
         await _use(service, line, clock, 23 * MB)
         state = service.read()
-        assert line.session == [0, 1] and state["data_on"]
+        assert line.session == [1, 0, 1] and state["data_on"]
         assert state["remaining"] == 0 and state["overage"] == 3 * MB and state["used"] == 23 * MB
         assert [f[8] for f in _types(log, records.DATA_RESUMED)] == [records.REASON_SNOOZE]
         assert len(line.sms_texts()) == 3  # no reminder again for the same zero
 
         service.snooze(False)
         await _use(service, line, clock, 24 * MB)
-        assert line.session == [0, 1, 0]
+        assert line.session == [1, 0, 1, 0]
 
     run(body)
 
@@ -132,7 +133,7 @@ def test_snooze_ends_with_the_cycle():
         await _use(service, line, clock, 30 * MB, at="2027-01-01T00:00:01+08:00")
         assert service.read()["used"] == 0 and not service.read()["snoozed"] and service.read()["data_on"]
         await _use(service, line, clock, 50 * MB)
-        assert not service.read()["data_on"] and line.session == [0, 1, 0]
+        assert not service.read()["data_on"] and line.session == [1, 0, 1, 0]
 
     run(body)
 
@@ -148,7 +149,7 @@ def test_an_add_on_rearms_the_reminders_it_lifts_above():
         await _use(service, line, clock, 28 * MB)
         texts = line.sms_texts()
         assert len(texts) == 5 and "10MB" in texts[2] and "5MB" in texts[3] and "剩余0MB" in texts[4]
-        assert line.session == [0]
+        assert line.session == [1, 0]
 
     run(body)
 
@@ -170,6 +171,24 @@ def test_a_multi_month_pack_carries_what_is_left_to_the_next_cycles():
         assert service.read()["quota"] == 100 * MB and service.read()["plan"]["packs"] == []
         rollovers = _types(log, records.CYCLE_ROLLOVER)
         assert [r[9] for r in rollovers] == [150 * MB, 400 * MB, 0]
+
+    run(body)
+
+
+def test_a_modem_that_reboots_gets_its_session_back_once_registered_and_no_byte_is_lost():
+    async def body(service, line, clock, log):
+        service.write({"quota": 100 * MB, "at_zero": "cut"})
+        await _use(service, line, clock, 3 * MB)
+        assert line.session == [1]
+        line.fake.inject("\r\nRDY\r\n")  # restarted by itself: counters from 0, no session
+        line.fake.answers["AT+CEREG?"] = "\r\n+CEREG: 0,2\r\n" + OK  # searching
+        await settle()
+        await _use(service, line, clock, 4 * MB)  # from 0 again, though above the last reading
+        assert line.session == [1] and len(_types(log, records.MODEM_RESET)) == 1
+        line.fake.answers["AT+CEREG?"] = "\r\n+CEREG: 0,1\r\n" + OK
+        await _use(service, line, clock, 5 * MB)
+        assert line.session == [1, 1] and len(_types(log, records.MODEM_RESET)) == 1
+        assert service.read()["used"] == 8 * MB
 
     run(body)
 
