@@ -1,20 +1,30 @@
-"""Bench rows for metering: how far past 0 MB data flows at 50 Mbit/s before the cut.
+"""Bench rows for metering at 50 Mbit/s: the overshoot past 0 MB, and how late the
+reminders come.
 
 The emulated board meters a 64 MB plan while the simulated carrier pushes a
 steady 50 Mbit/s; with `at_zero: cut` the device must stop the data session.
-The carrier's own count past the quota is the overshoot (goal ≤ 1 MB).
+The carrier's own count past the quota is the overshoot (goal ≤ 1 MB). The
+carrier's count crosses 10 MB, 5 MB and 0 MB left at known moments (the session
+starts in cdr.jsonl, the rate is constant); each reminder's delay is the time
+from that moment to its delivery in sms.jsonl, in simulated seconds.
 """
 
 import json
 import os
 import tempfile
 import time
+from datetime import datetime
 
 from bench.table import Row
 from host_tools.emulator.process import EmulatorProcess
 
 MB = 1048576
 QUOTA_MB = 64
+BYTES_PER_MS = 50e6 / 8 / 1000
+
+
+def _ms(iso):
+    return datetime.fromisoformat(iso).timestamp() * 1000
 
 
 def rows():
@@ -44,8 +54,20 @@ def rows():
                 network = json.load(f)
         finally:
             board.stop()
+        with open(os.path.join(state, "cdr.jsonl")) as f:
+            session_start = _ms(json.loads(f.readline())["start"])
+        with open(os.path.join(state, "sms.jsonl")) as f:
+            delivered = [_ms(json.loads(line)["time"]) for line in f]
     overshoot = network["used_bytes"] - QUOTA_MB * MB
+    crossings = [session_start + (QUOTA_MB - left) * MB / BYTES_PER_MS for left in (10, 5, 0)]
+    delays = [(at - crossed) / 1000 for at, crossed in zip(delivered, crossings)]
     return [
+        Row(
+            "reminder delay after the crossing, 50 Mbit/s (worst of 3)",
+            max(delays),
+            "s",
+            note="10/5/0 MB: %s s (simulated); %d SMS" % ("/".join("%.2f" % d for d in delays), len(delivered)),
+        ),
         Row(
             "overshoot past 0 MB at 50 Mbit/s (carrier's count)",
             overshoot / MB,

@@ -78,6 +78,11 @@ class Board:
     def modem_power(self, on):
         raise NotImplementedError
 
+    async def modem_sleep_ms(self, ms):
+        """Waits on the modem's wire (answer timeouts, boot). The board's clock, unless
+        the modem's timing is not the board's (the emulated board)."""
+        await self.clock.sleep_ms(ms)
+
     def unique_id(self):
         raise NotImplementedError
 

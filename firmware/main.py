@@ -63,7 +63,7 @@ class Firmware:
         # The modem keeps its power (and its counters) only across resets of the MCU alone.
         modem_kept_power = reason in (records.BOOT_RESET_COMMAND, records.BOOT_WATCHDOG)
         self.board.modem_power(True)
-        modem = Modem(self.board.modem_uart(), self.board.modem_power, self.board.clock.sleep_ms)
+        modem = Modem(self.board.modem_uart(), self.board.modem_power, self.board.modem_sleep_ms)
         usage = UsageService(modem, self.board.clock, self.record, STATE_DIR, None, None)
         usage.resume(modem_kept_power)
         MeteringGroup(self.smp, self.log, usage)

@@ -14,9 +14,10 @@ AT+QGDCNT?). The meter turns successive readings into exact increments:
   the counters went on from there and nothing is lost or counted twice; if the
   modem lost power with the board, its counters started again from 0.
 
-Totals are checkpointed (by the caller, to flash) when `checkpoint_due()`: at
-most `budget_bytes` of counted traffic or `budget_ms` of time ride on RAM, so a
-power cut can lose at most that much from the device's own count.
+Totals are checkpointed (by the caller, to flash) when `checkpoint_due()`: the
+bytes counted but not saved, plus those the caller expects the modem to count
+before its next reading (lost with the modem's counters in a power cut), stay
+within `budget_bytes`, and nothing waits longer than `budget_ms`.
 """
 
 BUDGET_BYTES = 65536
@@ -65,11 +66,14 @@ class Meter:
         """The modem restarted (we know it did): its next reading counts from 0."""
         self._sent = self._received = 0
 
-    def checkpoint_due(self, now_ms):
+    def checkpoint_due(self, now_ms, coming=0):
+        """Whether to save now: the unsaved total, plus `coming` bytes expected
+        before the next chance to save, reaches the byte budget; or it is older
+        than the time budget."""
         if self._saved_ms is None:
             self._saved_ms = now_ms
         unsaved = self.total - self._saved_total
-        return unsaved >= self.budget_bytes or (unsaved > 0 and now_ms - self._saved_ms >= self.budget_ms)
+        return unsaved + coming >= self.budget_bytes or (unsaved > 0 and now_ms - self._saved_ms >= self.budget_ms)
 
     def checkpoint(self, now_ms):
         """The state to persist; call `saved` once it is on flash."""

@@ -191,8 +191,6 @@ class UsageService:
         if not self._session_ok:
             await self._restore_session()
         if self.plan is None:
-            if self.meter.checkpoint_due(now_ms):
-                self._checkpoint(now_ms)
             return self.meter.total - before
         start, _end = self.plan.bounds(now_ms)
         if start != self.cycle_start:
@@ -216,8 +214,8 @@ class UsageService:
             await self._set_data(False, records.REASON_AT_ZERO)
         elif not cut and not self.data_on:
             await self._set_data(True, records.REASON_SNOOZE if remaining <= 0 else records.REASON_QUOTA)
-        if self.meter.checkpoint_due(now_ms) or crossed:
-            self._checkpoint(now_ms)
+        if crossed:
+            self._checkpoint(now_ms)  # the crossing's records and the total that made it
         return self.meter.total - before
 
     async def _remind(self, threshold):
@@ -281,10 +279,18 @@ class UsageService:
             interval = min(poll_interval_ms(self._distance(now_ms), self.rate_bps), longest)
             if not self._session_ok:
                 interval = min(interval, RESTORE_POLL_MS)
+            coming = 0
             if self.rate_bps > 0:
-                # Checkpoint often enough that a power cut loses at most the budget.
+                # A power cut loses what was counted since the last checkpoint plus
+                # what the modem counted since this reading (its counters die with
+                # it): poll often enough that the latter fits the budget, and save
+                # now if both together may not by the next reading.
                 interval = min(interval, max(MIN_POLL_MS, self.meter.budget_bytes * 1000 // self.rate_bps))
-            await self._wait(interval)
+                coming = self.rate_bps * interval // 1000
+            if self.meter.checkpoint_due(now_ms, coming):
+                self._checkpoint(now_ms)
+            # Poll start to poll start: the time a poll takes comes off the wait.
+            await self._wait(interval - (self.clock.now_ms() - now_ms))
 
     async def _wait(self, ms):
         """Sleep `ms`, or less if a plan change asks for a poll now (`poke`)."""

@@ -6,6 +6,7 @@ emulator's speed (`sim_clock`). Static facts come from board.json beside this
 file; the emulator's wiring.json says where the ptys and files are.
 """
 
+import asyncio
 import json
 import sys
 
@@ -14,6 +15,9 @@ from board.emulated import wiring
 from board.emulated.file_flash import FileFlash
 from board.emulated.pty_uart import open_uart
 from board.emulated.sim_clock import SimClock
+
+
+WIRE_SPEED_MAX = 50
 
 
 def _definition():
@@ -44,7 +48,8 @@ class EmulatedBoard(base.Board):
     def flash(self):
         if self._flash is None:
             geometry = self._spec["flash"]
-            self._flash = FileFlash(self._wiring["flash"], geometry["block_size"], geometry["blocks"])
+            path = self._wiring["flash"]
+            self._flash = FileFlash(path, geometry["block_size"], geometry["blocks"], wear_path=path + ".wear")
         return self._flash
 
     def led(self, on):
@@ -55,6 +60,12 @@ class EmulatedBoard(base.Board):
         # off (and forgets its state) while it reads "0".
         with open(self._wiring["modem_power"], "w") as f:
             f.write("1" if on else "0")
+
+    async def modem_sleep_ms(self, ms):
+        # The modem's answers cross real ptys at real speed: however fast simulated
+        # time runs, its timeouts shrink at most WIRE_SPEED_MAX times, or they would
+        # expire before an answer can arrive.
+        await asyncio.sleep_ms(max(0, int(ms / min(self.clock.speed, WIRE_SPEED_MAX))))
 
     def unique_id(self):
         return bytes.fromhex(self._wiring["unique_id"])

@@ -4,19 +4,31 @@ Like NOR flash, an erased block reads 0xFF; littlefs erases (ioctl 6) before it
 programs. Every program and erase goes to the file at once (write + flush), so a
 SIGKILL of the firmware — the emulated power cut — leaves exactly the writes that
 had completed, as on a real chip. `writes`, `erases` and `bytes_written` count the
-wear for the bench.
+wear for the bench; with a `wear_path` each block's erase count is also kept in
+that file (a u32 per block, updated at every erase), so wear adds up across
+power cuts and boots.
 """
+
+import struct
 
 from board.block_device import BlockDevice
 
 
 class FileFlash(BlockDevice):
-    def __init__(self, path, block_size, blocks):
+    def __init__(self, path, block_size, blocks, wear_path=None):
         self.block_size = block_size
         self.blocks = blocks
         self.writes = 0
         self.erases = 0
         self.bytes_written = 0
+        self._wear = None
+        if wear_path is not None:
+            try:
+                self._wear = open(wear_path, "r+b")
+            except OSError:
+                self._wear = open(wear_path, "w+b")
+                self._wear.write(bytes(4 * blocks))
+                self._wear.flush()
         try:
             self._file = open(path, "r+b")
         except OSError:
@@ -44,3 +56,16 @@ class FileFlash(BlockDevice):
         self._file.write(b"\xff" * self.block_size)
         self._file.flush()
         self.erases += 1
+        if self._wear is not None:
+            self._wear.seek(4 * block)
+            count = struct.unpack("<I", self._wear.read(4))[0] + 1
+            self._wear.seek(4 * block)
+            self._wear.write(struct.pack("<I", count))
+            self._wear.flush()
+
+
+def read_wear(wear_path):
+    """Erase counts per block from a wear file, as a list."""
+    with open(wear_path, "rb") as f:
+        data = f.read()
+    return [struct.unpack_from("<I", data, 4 * i)[0] for i in range(len(data) // 4)]

@@ -18,6 +18,7 @@ class SimClock(Clock):
         self.real_start_ms = real_start_ms
         self.speed = speed
         self._rtc_path = rtc_path
+        self._carry_ms = 0.0
         try:
             with open(rtc_path) as f:
                 self._offset_ms = int(f.read())
@@ -34,4 +35,10 @@ class SimClock(Clock):
             f.write(str(self._offset_ms))
 
     async def sleep_ms(self, ms):
-        await asyncio.sleep_ms(max(0, int(ms / self.speed)))
+        # Real sleeps are whole milliseconds: carry the fraction over, so that
+        # many short simulated sleeps (a second each at 10,000x is 0.1 ms) still
+        # add up to the right real time instead of rounding to nothing.
+        real = max(0, ms) / self.speed + self._carry_ms
+        whole = int(real)
+        self._carry_ms = real - whole
+        await asyncio.sleep_ms(whole)

@@ -57,6 +57,14 @@ def test_checkpoint_budget_in_bytes_and_time():
     assert not meter.checkpoint_due(999999)  # nothing new: no write, no wear
 
 
+def test_checkpoint_counts_what_the_modem_will_count_before_the_next_reading():
+    meter = Meter(budget_bytes=1000, budget_ms=60000)
+    meter.resume(None, False)
+    meter.observe(0, 600)
+    assert not meter.checkpoint_due(1, coming=399)
+    assert meter.checkpoint_due(1, coming=400)
+
+
 if __name__ == "__main__":
     import mpunit
 
