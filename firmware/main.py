@@ -11,6 +11,7 @@ import binascii
 
 from firmware import boot_reason, flashfs, smp_uart, store_io
 from firmware.modem import Modem
+from firmware.sms_outbox import Outbox
 from firmware.usage_service import UsageService
 from firmware.groups.metering import MeteringGroup
 from firmware.groups.os_mgmt import OSGroup
@@ -64,7 +65,8 @@ class Firmware:
         modem_kept_power = reason in (records.BOOT_RESET_COMMAND, records.BOOT_WATCHDOG)
         self.board.modem_power(True)
         modem = Modem(self.board.modem_uart(), self.board.modem_power, self.board.modem_sleep_ms)
-        usage = UsageService(modem, self.board.clock, self.record, STATE_DIR, None, None)
+        outbox = Outbox(modem, self.record, STATE_DIR + "/outbox")
+        usage = UsageService(modem, self.board.clock, self.record, STATE_DIR, None, None, outbox)
         usage.resume(modem_kept_power)
         MeteringGroup(self.smp, self.log, usage)
         self.board.led(True)

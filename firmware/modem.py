@@ -165,8 +165,11 @@ class Modem:
         "OVER-VOLTAGE POWER DOWN", "OVER-VOLTAGE WARNING",
         "SMS DONE", "PB DONE", "Call Ready", "SMS Ready",
     )  # fmt: skip
-    # ATE0: no echo; CMEE=1: numeric error codes; CMGF=1: SMS in text mode (the "> " flow).
-    INIT_COMMANDS = ("ATE0", "AT+CMEE=1", "AT+CMGF=1")
+    # ATE0: no echo; CMEE=1: numeric error codes; CMGF=0: SMS in PDU mode (multipart,
+    # any alphabet); CNMI: new messages announced as +CMTI, status reports as +CDS.
+    INIT_COMMANDS = ("ATE0", "AT+CMEE=1", "AT+CMGF=0", "AT+CNMI=2,1,0,1,0")
+    # URCs whose PDU comes on the next line (PDU mode): that line is part of the URC.
+    PDU_URCS = ("+CDS:", "+CMT:")
 
     # Board-clock milliseconds; an instance or subclass may change any of them.
     timeout_ms = 5000  # default for command()
@@ -205,6 +208,7 @@ class Modem:
         # reboots_seen + resets when the last OK was read: which power-on of the
         # modem (and so which run of its counters) the last answer came from.
         self.answer_life = 0
+        self._pdu_follows = False
         self.reboots_seen = 0  # RDY the modem sent without being power-cycled by us
         self.lines_dropped = 0  # overlong or not UTF-8
         self.stray_results = 0  # final results while no command runs (late answers)
@@ -437,6 +441,10 @@ class Modem:
             return
         if not line:
             return
+        if self._pdu_follows:
+            self._pdu_follows = False
+            self._urc(line)  # the PDU of the +CDS/+CMT just before, whatever command runs
+            return
         p = self._pending
         if p is None or p.done:
             if _is_final(line):
@@ -473,6 +481,8 @@ class Modem:
         return False
 
     def _urc(self, line):
+        if line.startswith(self.PDU_URCS):
+            self._pdu_follows = True
         if line == "RDY":
             if self._rdy is not None:
                 self._rdy.finish()  # the boot recover() waits for

@@ -37,6 +37,7 @@ class Reminders:
         self.thresholds = sorted(thresholds, reverse=True)
         self.cycle_start = None
         self.states = {t: ARMED for t in self.thresholds}
+        self.rearmed = 0  # times data left rose above a reached threshold (add-ons)
 
     def update(self, remaining, cycle_start):
         """Account the data left now; returns the thresholds that just became pending, highest first."""
@@ -51,6 +52,7 @@ class Reminders:
                 crossed.append(threshold)
             elif state != ARMED and remaining > threshold:
                 self.states[threshold] = ARMED  # an add-on lifted us above it again
+                self.rearmed += 1
         return crossed
 
     def pending(self):
@@ -61,9 +63,10 @@ class Reminders:
             self.states[threshold] = SENT
 
     def as_dict(self):
-        return {"cycle": self.cycle_start, "states": [[t, self.states[t]] for t in self.thresholds]}
+        return {"cycle": self.cycle_start, "states": [[t, self.states[t]] for t in self.thresholds], "rearmed": self.rearmed}
 
     def load(self, data):
         self.cycle_start = data["cycle"]
+        self.rearmed = data.get("rearmed", 0)
         saved = dict((t, s) for t, s in data["states"])
         self.states = {t: saved.get(t, ARMED) for t in self.thresholds}

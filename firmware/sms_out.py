@@ -1,27 +1,25 @@
-"""Send an SMS through the modem in text mode with the UCS2 character set.
+"""Send one SMS through the modem in PDU mode, part by part.
 
-UCS2 is what carries Chinese in text mode: the number and the text are both
-written as hex of their UTF-16 big-endian code units. Returns the modem's
-message reference. (Multipart messages and delivery reports are issue 5.)
+The text goes as GSM 7-bit or UCS2 and, when long, as concatenated parts sharing
+the reference `ref` (protocol/sms_pdu.py); each part asks for a status report.
+Returns the modem's message reference of every part, in order: the status
+reports name them. A part the modem refuses raises ModemError (+CMS ERROR); the
+caller decides when to try the whole message again (same `ref`, so a phone that
+got some parts the first time puts the message together once).
 """
 
+from firmware.modem import ModemError
+from protocol import sms_pdu
 
-def ucs2_hex(text):
-    out = []
-    for char in text:
-        code = ord(char)
-        if code > 0xFFFF:  # outside the BMP: a UTF-16 surrogate pair
-            code -= 0x10000
-            out.append("%04X%04X" % (0xD800 + (code >> 10), 0xDC00 + (code & 0x3FF)))
+
+async def send(modem, number, text, ref):
+    references = []
+    for pdu, length in sms_pdu.submit_pdus(number, text, ref, status_report=True):
+        lines = await modem.command_with_prompt("AT+CMGS=%d" % length, pdu)
+        for line in lines:
+            if line.startswith("+CMGS:"):
+                references.append(int(line[6:].strip()))
+                break
         else:
-            out.append("%04X" % code)
-    return "".join(out)
-
-
-async def send(modem, number, text):
-    await modem.command('AT+CSCS="UCS2"')
-    lines = await modem.command_with_prompt('AT+CMGS="%s"' % ucs2_hex(number), ucs2_hex(text))
-    for line in lines:
-        if line.startswith("+CMGS:"):
-            return int(line[6:].strip())
-    return None
+            raise ModemError("no message reference in %r" % (lines,), None, "AT+CMGS")
+    return references

@@ -12,7 +12,7 @@ import os
 from protocol import cbor, records
 
 ENOSPC = 28  # MicroPython's errno module has no name for it
-_SMALL = 1024  # put() files are small: a plan with its add-ons is the largest
+_SMALL = 4096  # put() files are small: the SMS outbox is the largest
 
 
 def makedirs(path):
@@ -46,7 +46,7 @@ def put(path, value):
     """Replace a small file atomically: write a temp file, rename it over."""
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
-        f.write(records.frame(cbor.dumps(value)))
+        f.write(records.frame(cbor.dumps(value), _SMALL))
     os.rename(tmp, path)  # atomic on littlefs: the old or the new file, never a mix
 
 
@@ -54,8 +54,8 @@ def get(path):
     """The value put() stored, or None if the file is missing or damaged."""
     try:
         with open(path, "rb") as f:
-            data = f.read(_SMALL)
-        body, end = records.unframe(data)
+            data = f.read(min(size(path), _SMALL + records.FRAME_OVERHEAD))
+        body, end = records.unframe(data, 0, _SMALL)
         return cbor.loads(body) if end == len(data) else None
     except (OSError, ValueError):
         return None

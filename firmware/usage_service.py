@@ -13,10 +13,10 @@ The poll interval shrinks with the data left to the next threshold (see
 line far from any threshold is polled rarely.
 """
 
-from firmware import sms_out, store_io
+from firmware import store_io
 from firmware.meter import Meter
 from firmware.modem import ModemError
-from firmware.plan import Plan
+from firmware.plan import MB, Plan
 from firmware.reminders import Reminders, default_text
 from protocol import records
 
@@ -42,16 +42,18 @@ def poll_interval_ms(distance, rate_bps):
 
 
 class UsageService:
-    def __init__(self, modem, clock, record, state_dir, plan, subscriber, thresholds=None):
+    def __init__(self, modem, clock, record, state_dir, plan, subscriber, outbox):
         self.modem = modem
+        self.outbox = outbox
         self.clock = clock
         self.record = record
         self.plan = plan
         self.subscriber = subscriber
         self.meter = Meter()
-        self.reminders = Reminders(thresholds) if thresholds else Reminders()
+        self.reminders = Reminders()
         self.state_dir = state_dir
-        self._paths = {name: state_dir + "/" + name for name in ("meter", "reminders", "cycle", "plan", "subscriber")}
+        self._paths = {name: state_dir + "/" + name for name in ("meter", "reminders", "cycle", "plan", "subscriber", "texts")}
+        self.texts = {}  # threshold -> the subscriber's own reminder text ("{mb}": MB left)
         self.cycle_start = None
         self.cycle_base = 0  # meter total at the start of this cycle
         self.data_on = True
@@ -68,6 +70,10 @@ class UsageService:
         saved_plan = store_io.get(self._paths["plan"])
         if saved_plan:
             self.plan = Plan.from_dict(saved_plan)
+        config = store_io.get(self._paths["texts"])
+        if config:
+            self.reminders = Reminders(config["thresholds"])
+            self.texts = config["texts"]
         self.meter.resume(store_io.get(self._paths["meter"]), modem_kept_power)
         self._last_usage = (self.meter.up, self.meter.down)
         saved = store_io.get(self._paths["reminders"])
@@ -97,6 +103,7 @@ class UsageService:
             "remaining": max(remaining, 0),
             "overage": max(-remaining, 0),
             "thresholds": [[t, self.reminders.states[t]] for t in self.reminders.thresholds],
+            "texts": self.texts,
             "data_on": self.data_on,
             "snoozed": self.snoozed == self.cycle_start,
             "total": self.meter.total,
@@ -114,6 +121,10 @@ class UsageService:
             store_io.put(self._paths["subscriber"], number)
             self.record(records.CONFIG_CHANGED, {8: "subscriber", 9: self.subscriber, 10: number})
             self.subscriber = number
+            if not ("quota" in request or "addon" in request or "pack" in request):
+                return self.read()
+        if "thresholds" in request or "texts" in request:
+            self._configure_reminders(request)
             if not ("quota" in request or "addon" in request or "pack" in request):
                 return self.read()
         old = self.plan.as_dict() if self.plan else None
@@ -139,6 +150,31 @@ class UsageService:
         self.record(records.CONFIG_CHANGED, {8: "plan", 9: old, 10: plan.as_dict()})
         self.poke()  # thresholds moved: look at the counters now
         return self.read()
+
+    def _configure_reminders(self, request):
+        """New thresholds (bytes left, at most 8) and/or texts ({threshold: text})."""
+        thresholds = request.get("thresholds", self.reminders.thresholds)
+        texts = request.get("texts", self.texts)
+        if not isinstance(thresholds, list) or not 1 <= len(thresholds) <= 8:
+            raise ValueError("thresholds must be a list of 1..8 byte counts")
+        for t in thresholds:
+            if not isinstance(t, int) or not 0 <= t < 1 << 40:
+                raise ValueError("a threshold must be a byte count")
+        if not isinstance(texts, dict):
+            raise ValueError("texts must map a threshold to a text")
+        for t in texts:
+            if t not in thresholds or not isinstance(texts[t], str) or not 0 < len(texts[t]) <= 600:
+                raise ValueError("texts: one text of 1..600 characters per threshold in use")
+        # The record names which thresholds have their own text, not the texts
+        # (up to 600 characters each: more than a record holds).
+        old = {"thresholds": self.reminders.thresholds, "texts": sorted(self.texts)}
+        states = self.reminders.as_dict()
+        self.reminders = Reminders(thresholds)
+        self.reminders.load(states)  # thresholds kept keep their state; new ones are armed
+        self.texts = texts
+        store_io.put(self._paths["texts"], {"thresholds": self.reminders.thresholds, "texts": texts})
+        store_io.put(self._paths["reminders"], self.reminders.as_dict())
+        self.record(records.CONFIG_CHANGED, {8: "reminders", 9: old, 10: {"thresholds": self.reminders.thresholds, "texts": sorted(texts)}})
 
     def snooze(self, on):
         """Let data run past 0 MB for the rest of this cycle (on), or stop doing so.
@@ -202,13 +238,16 @@ class UsageService:
             self.cycle_start, self.cycle_base = start, self.meter.total
             self._save_cycle()
         remaining = self.remaining(now_ms)
+        rearmed = self.reminders.rearmed
         crossed = self.reminders.update(remaining, start)
         for threshold in crossed:
             self.record(records.THRESHOLD_CROSSED, {8: threshold, 9: remaining})
-        if crossed:
+        if crossed or rearmed != self.reminders.rearmed:
             store_io.put(self._paths["reminders"], self.reminders.as_dict())
         for threshold in self.reminders.pending():
-            await self._remind(threshold)
+            self._remind(threshold, now_ms)
+        self.outbox.take_reports(self.modem.take_urcs(), now_ms)
+        await self.outbox.pump(now_ms)
         cut = remaining <= 0 and self.plan.at_zero == "cut" and self.snoozed != start
         if cut and self.data_on:
             await self._set_data(False, records.REASON_AT_ZERO)
@@ -218,16 +257,18 @@ class UsageService:
             self._checkpoint(now_ms)  # the crossing's records and the total that made it
         return self.meter.total - before
 
-    async def _remind(self, threshold):
+    def _remind(self, threshold, now_ms):
+        """Hand the reminder to the outbox (which sends, retries and tracks it), then
+        note it sent: the outbox's key makes a repeat after a power cut harmless."""
         if not self.subscriber:
             return  # nobody to tell yet: stays pending until a number is set
-        text = default_text(threshold, self.plan.at_zero == "cut")
-        try:
-            reference = await sms_out.send(self.modem, self.subscriber, text)
-        except ModemError as error:
-            self.record(records.REMINDER_FAILED, {8: threshold, 13: error.text, 14: 1})
-            return  # still pending: the next poll tries again
-        self.record(records.REMINDER_SENT, {8: threshold, 9: self.subscriber, 10: reference or 0, 11: text})
+        text = self.texts.get(threshold)
+        if text:
+            text = text.replace("{mb}", str(threshold // MB))
+        else:
+            text = default_text(threshold, self.plan.at_zero == "cut")
+        key = [self.cycle_start // 1000, threshold, self.reminders.rearmed]
+        self.outbox.add(key, threshold, self.subscriber, text, now_ms)
         self.reminders.mark_sent(threshold)
         store_io.put(self._paths["reminders"], self.reminders.as_dict())
 
@@ -279,6 +320,9 @@ class UsageService:
             interval = min(poll_interval_ms(self._distance(now_ms), self.rate_bps), longest)
             if not self._session_ok:
                 interval = min(interval, RESTORE_POLL_MS)
+            due = self.outbox.next_due()
+            if due is not None:
+                interval = min(interval, max(MIN_POLL_MS, due - now_ms))  # a retry comes due
             coming = 0
             if self.rate_bps > 0:
                 # A power cut loses what was counted since the last checkpoint plus

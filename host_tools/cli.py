@@ -298,9 +298,26 @@ def do_plan(args):
             write.update(pack=int(args.pack_mb * MB), months=args.months)
         if args.subscriber:
             write["subscriber"] = args.subscriber
+        if args.thresholds_mb:
+            write["thresholds"] = [int(float(mb) * MB) for mb in args.thresholds_mb.split(",")]
+        if args.text:
+            write["texts"] = _reminder_texts(args.text)
         if not write:
-            raise CommandError("plan set needs --quota-mb, --addon-mb, --pack-mb or --subscriber")
+            raise CommandError("plan set needs --quota-mb, --addon-mb, --pack-mb, --subscriber, --thresholds-mb or --text")
     _print_plan(asyncio.run(_plan(_port(args), PlanWrite(**write) if write else None)), args.json)
+
+
+def _reminder_texts(pairs):
+    texts = {}
+    for pair in pairs:
+        mb, sep, text = pair.partition("=")
+        try:
+            texts[int(float(mb) * MB)] = text
+        except ValueError:
+            sep = ""
+        if not sep or not text:
+            raise CommandError("--text wants MB=TEXT, e.g. --text '10=还剩{mb}MB', got %r" % pair)
+    return texts
 
 
 def _plan_parser(sub):
@@ -321,6 +338,9 @@ def _plan_parser(sub):
     p.add_argument("--pack-mb", type=float, help="record a multi-month pack bought now")
     p.add_argument("--months", type=int, default=3, help="cycles the --pack-mb pack lasts (default 3: quarterly)")
     p.add_argument("--subscriber", help="the number reminders are sent to")
+    p.add_argument("--thresholds-mb", help="reminders at these MB left, e.g. 20,10,5,0 (default 10,5,0)")
+    p.add_argument("--text", action="append", metavar="MB=TEXT",
+                   help="one's own reminder text for a threshold; {mb} is the MB left (repeatable)")
     _add_json(p)
     return p
 

@@ -121,6 +121,7 @@ class _PlanState:
     remaining: int | None = None
     overage: int | None = None
     thresholds: list | None = None
+    texts: dict | None = None
     data_on: bool | None = None
     snoozed: bool | None = None
 
@@ -153,6 +154,10 @@ class PlanWriteRequest(smpmsg.WriteRequest):
     months: int | None = None
     subscriber: str | None = None
     """The number reminders are sent to."""
+    thresholds: list | None = None
+    """Reminder thresholds, bytes of data left (default 10 MB, 5 MB, 0)."""
+    texts: dict | None = None
+    """{threshold: text} of one's own reminders; "{mb}" stands for the MB left."""
 
 
 class PlanRead(PlanReadRequest, _Metering):

@@ -34,7 +34,7 @@ TYPES = {
     THRESHOLD_CROSSED: ("threshold_crossed", {8: "threshold_bytes", 9: "remaining_bytes"}),
     REMINDER_SENT: ("reminder_sent", {8: "kind", 9: "to", 10: "message_ref", 11: "text"}),
     REMINDER_DELIVERED: ("reminder_delivered", {8: "kind", 10: "message_ref", 12: "status"}),
-    REMINDER_FAILED: ("reminder_failed", {8: "kind", 10: "message_ref", 13: "error", 14: "attempts"}),
+    REMINDER_FAILED: ("reminder_failed", {8: "kind", 10: "message_ref", 13: "error", 14: "attempts", 15: "final"}),
     DATA_CUT: ("data_cut", {8: "reason", 9: "remaining_bytes"}),
     DATA_RESUMED: ("data_resumed", {8: "reason", 9: "remaining_bytes"}),
     BALANCE: ("balance", {8: "balance_fen", 9: "source", 10: "expires"}),

@@ -78,20 +78,21 @@ def body(rtype, seq, time, fields):
     return cbor.dumps(record)
 
 
-def frame(record_body):
-    """Length + body + CRC-32: a record as written to flash and sent over SMP."""
-    if len(record_body) > MAX_BODY:
-        raise RecordError("record of %d bytes exceeds %d" % (len(record_body), MAX_BODY))
+def frame(record_body, limit=MAX_BODY):
+    """Length + body + CRC-32: a record as written to flash and sent over SMP
+    (also the device's small state files, with a larger `limit`)."""
+    if len(record_body) > limit:
+        raise RecordError("record of %d bytes exceeds %d" % (len(record_body), limit))
     return struct.pack(">H", len(record_body)) + record_body + struct.pack(">I", binascii.crc32(record_body))
 
 
-def unframe(data, offset=0):
+def unframe(data, offset=0, limit=MAX_BODY):
     """(body, end) of the frame at `offset`; RecordError if it is cut short or its CRC is wrong."""
     if len(data) - offset < FRAME_OVERHEAD:
         raise RecordError("frame cut short")
     length = struct.unpack_from(">H", data, offset)[0]
     end = offset + 2 + length + 4
-    if length == 0 or length > MAX_BODY or end > len(data):
+    if length == 0 or length > limit or end > len(data):
         raise RecordError("bad frame length %d" % length)
     record_body = bytes(data[offset + 2 : offset + 2 + length])
     if struct.unpack_from(">I", data, end - 4)[0] != binascii.crc32(record_body):

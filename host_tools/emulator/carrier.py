@@ -25,7 +25,8 @@ Files in `state_dir` (times ISO 8601 in the plan's time zone):
   rename) on every change of session, cycle, quota or SMS count, and otherwise by
   `advance()` once the last write is `refresh_ms` (a simulated minute) old: its
   usage may lag by that much; `write()` forces it;
-- `sms.jsonl`: every SMS delivered, one `{"time", "from", "to", "text"}` a line;
+- `sms.jsonl`: every SMS the subscriber's phone shows, one `{"time", "from", "to",
+  "text", "parts"}` a line (smsc.py: store and forward, reassembly, reports);
 - `cdr.jsonl`: one line per billed session record
   `{"start", "end", "bytes", "billed_bytes", "cycle_start", "partial"}`.
 """
@@ -38,6 +39,7 @@ from datetime import datetime, timedelta
 from fractions import Fraction
 
 from host_tools.emulator.scenario import BITS_PER_MBIT, BYTES_PER_KB, iso_ms
+from host_tools.emulator.smsc import SMSC
 
 MINUTE_MS = 60000
 _BYTES_PER_MS_PER_MBPS = Fraction(BITS_PER_MBIT, 8 * 1000)
@@ -90,7 +92,8 @@ class Carrier:
         self.session_bytes = Fraction(0)  # the open session's bytes since it came up
         self.billed_bytes = 0  # this cycle's closed records, each rounded up to 1 KB
         self.carried = Fraction(0)  # every byte ever carried, exact
-        self.sms_delivered = 0
+        unreachable = [(f.at_ms, f.until_ms) for f in scenario.faults if f.kind == "phone_off"]
+        self.smsc = SMSC(os.path.join(self.state_dir, "sms.jsonl"), self._iso, unreachable)
         self._pack_end_ms = None
         self.pack_remaining = 0
         if self.plan.multi_month is not None:
@@ -185,6 +188,7 @@ class Carrier:
                     changed = True
                 elif step == event:
                     changed = True
+            changed = self.smsc.advance(self.now_ms) or changed
             if changed or self.now_ms - self._written_ms >= self.refresh_ms:
                 self._write()
 
@@ -233,15 +237,27 @@ class Carrier:
 
     # --- SMS ---------------------------------------------------------------------
 
-    def deliver_sms(self, from_, to, text, now_ms):
-        """Deliver an SMS: one line appended to sms.jsonl; returns the record."""
+    def submit_sms(self, part):
+        """The SMSC takes a part (smsc.Part) submitted at `part.submitted_ms`; it reaches
+        the phone (sms.jsonl) at once if the phone is reachable, else later."""
         with self._lock:
-            record = {"time": self._iso(now_ms), "from": from_, "to": to, "text": text}
-            with open(os.path.join(self.state_dir, "sms.jsonl"), "a", encoding="utf-8") as f:
-                f.write(json.dumps(record, ensure_ascii=False) + "\n")
-            self.sms_delivered += 1
-            self._write()
-            return record
+            self.advance(part.submitted_ms)
+            self.smsc.submit(part)
+            if self.smsc.advance(self.now_ms):
+                self._write()
+
+    def take_reports(self, sender):
+        with self._lock:
+            return self.smsc.take_reports(sender)
+
+    @property
+    def tz_quarters(self):
+        """The plan's UTC offset in quarter hours, as SMS time stamps carry it."""
+        return self.plan.utc_offset_min // 15
+
+    @property
+    def sms_delivered(self):
+        return self.smsc.delivered
 
     # --- network.json ------------------------------------------------------------
 

@@ -32,6 +32,9 @@ import tty
 from fractions import Fraction
 
 from host_tools.emulator.scenario import iso_ms
+from host_tools.emulator.smsc import DEFAULT_VALIDITY_MS as VALIDITY_MS
+from host_tools.emulator.smsc import Part
+from protocol import sms_pdu
 
 SENT_SHARE = Fraction(1, 10)  # of the carried bytes counted as sent (uplink); the rest received
 DEFAULT_IMEI = "861234567890127"  # TAC 86123456, serial 789012, Luhn check digit 7
@@ -90,7 +93,7 @@ class SimulatedModem:
         self.failures = []  # tracebacks of handler bugs (answered with ERROR)
         self.message_ref = 0  # TP-MR: kept on the SIM, survives power cycles
         now = clock()
-        self._faults = [f for f in carrier.scenario.faults if f.at_ms >= now]
+        self._faults = [f for f in carrier.scenario.faults if f.kind == "modem_reset" and f.at_ms >= now]
         self._out = bytearray()
         self._wake_r, self._wake_w = os.pipe()
         self._power_lock = threading.Lock()
@@ -110,7 +113,8 @@ class SimulatedModem:
         self.registered = False
         self.boot_done_ms = self.register_at_ms = None
         self._line = bytearray()
-        self._sms = None  # (number, payload) while collecting an AT+CMGS payload
+        self._sms = None  # (number or PDU length, payload) while collecting an AT+CMGS payload
+        self.cnmi = (0, 0, 0, 0, 0)  # AT+CNMI: <mode>,<mt>,<bm>,<ds>,<bfr>
         del self._out[:]  # what it had not sent yet
         self._baseline = self.carrier.carried
 
@@ -163,6 +167,7 @@ class SimulatedModem:
             if self.cereg:
                 self._send(self._cereg_urc().encode())
         self.carrier.advance(now)
+        self._status_reports()
 
     def _cereg_urc(self):
         return "\r\n+CEREG: 1%s\r\n" % ("," + LOCATION if self.cereg == 2 else "")
@@ -368,20 +373,24 @@ class SimulatedModem:
         if op != "=":
             raise _Error(302, sms=True)
         if self.cmgf == 0:
-            raise _Error(304, sms=True)  # PDU mode is not simulated: a quoted number is invalid there
-        match = re.fullmatch(r'\s*"([^"]*)"\s*(?:,\s*(\d+)\s*)?', arg)
-        if not match:
-            raise _Error(305, sms=True)
-        number = _ucs2(match.group(1)) if self.cscs == "UCS2" else match.group(1)
-        if not re.fullmatch(r"\+?[0-9*#]{1,20}", number):
-            raise _Error(305, sms=True)
+            # PDU mode: AT+CMGS=<TPDU length>, then the PDU in hex.
+            if not (arg or "").strip().isdigit() or not 7 <= int(arg) <= 164:
+                raise _Error(304, sms=True)
+            target = int(arg)
+        else:
+            match = re.fullmatch(r'\s*"([^"]*)"\s*(?:,\s*(\d+)\s*)?', arg)
+            if not match:
+                raise _Error(305, sms=True)
+            target = _ucs2(match.group(1)) if self.cscs == "UCS2" else match.group(1)
+            if not re.fullmatch(r"\+?[0-9*#]{1,20}", target):
+                raise _Error(305, sms=True)
         if not self.registered:
             raise _Error(331, sms=True)
-        self._sms = (number, bytearray())
+        self._sms = (target, bytearray())
         self._send(b"\r\n> ")
 
     def _sms_byte(self, byte):
-        number, payload = self._sms
+        target, payload = self._sms
         if byte == 0x1B:  # ESC: cancel
             self._sms = None
             return self._ok()
@@ -397,13 +406,40 @@ class SimulatedModem:
         self._sms = None
         now = self.clock()
         try:
-            text = self._decode_text(bytes(payload))
+            if self.cmgf == 0:
+                pdu = sms_pdu.decode_submit(bytes(payload).replace(b"\n", b"").decode("latin-1"), target)
+                number, text, concat, report = pdu["to"], pdu["text"], pdu["concat"], pdu["status_report"]
+            else:
+                number, text, concat, report = target, self._decode_text(bytes(payload)), None, False
+        except sms_pdu.SMSError:
+            return self._error(_Error(304, sms=True))
         except _Error as error:
             return self._error(error)
-        self._log(now, "<<", "SMS to %s: %s" % (number, text))
-        self.carrier.deliver_sms(self.carrier.scenario.subscriber, number, text, now)
         self.message_ref = (self.message_ref + 1) % 256
+        self._log(now, "<<", "SMS to %s (mr %d%s): %s" % (
+            number, self.message_ref, ", part %d/%d" % concat[1:][::-1] if concat else "", text))
+        sender = self.carrier.scenario.subscriber
+        self.carrier.submit_sms(Part(sender, number, self.message_ref, text, concat, report, now, VALIDITY_MS))
         return self._ok("+CMGS: %d" % self.message_ref)
+
+    def _at_cnmi(self, op, arg, now):
+        if op == "?":
+            return self._ok("+CNMI: %s" % ",".join(str(v) for v in self.cnmi))
+        if op == "=?":
+            return self._ok("+CNMI: (0-2),(0-3),(0,2),(0-2),(0,1)")
+        values = [v.strip() for v in (arg or "").split(",")]
+        if not 1 <= len(values) <= 5 or not all(v.isdigit() for v in values):
+            raise _Error(50)
+        self.cnmi = tuple(int(v) for v in values) + self.cnmi[len(values):]
+        self._ok()
+
+    def _status_reports(self):
+        """+CDS for each status report the SMSC has for us (AT+CNMI ds=1, PDU mode)."""
+        if self.state != "on" or self.cnmi[3] != 1 or self.cmgf != 0:
+            return
+        for _sender, mr, to, status, submitted, at in self.carrier.take_reports(self.carrier.scenario.subscriber):
+            pdu = sms_pdu.status_report_pdu(mr, to, status, submitted // 1000, at // 1000, self.carrier.tz_quarters)
+            self._send(("\r\n+CDS: %d\r\n%s\r\n" % (sms_pdu.tpdu_length(pdu), pdu)).encode())
 
     def _decode_text(self, payload):
         if self.cscs == "UCS2":

@@ -30,7 +30,7 @@ BYTES_PER_KB = 1024
 BITS_PER_MBIT = 1000000
 
 AT_ZERO_MODES = ("cut", "warn")  # the device's setting: stop data at 0 MB, or only warn
-FAULT_KINDS = ("modem_reset",)
+FAULT_KINDS = ("modem_reset", "phone_off")
 
 DEFAULT_SCENARIO = {
     "subscriber": "+8613800138000",
@@ -92,6 +92,7 @@ class TrafficPoint:
 class Fault:
     at_ms: int
     kind: str
+    until_ms: int = None  # phone_off: the phone is unreachable from at_ms until then
 
 
 @dataclass(frozen=True)
@@ -229,14 +230,24 @@ def _faults(data, start_ms):
     faults = []
     for i, fault in enumerate(data):
         where = "faults[%d]" % i
-        _object(fault, where, ("at",) + FAULT_KINDS, ("at",))
+        _object(fault, where, ("at", "until") + FAULT_KINDS, ("at",))
         kinds = [kind for kind in FAULT_KINDS if fault.get(kind)]
         if len(kinds) != 1:
             _fail(where, "needs exactly one fault set to true (%s)" % ", ".join(FAULT_KINDS))
         for kind in FAULT_KINDS:
             if kind in fault and fault[kind] not in (True, False):
                 _fail("%s.%s" % (where, kind), "must be true or false")
-        faults.append(Fault(parse_time(fault["at"], where + ".at", start_ms), kinds[0]))
+        at_ms = parse_time(fault["at"], where + ".at", start_ms)
+        until_ms = None
+        if kinds[0] == "phone_off":
+            if "until" not in fault:
+                _fail(where + ".until", "missing (phone_off needs the time the phone is back)")
+            until_ms = parse_time(fault["until"], where + ".until", start_ms)
+            if until_ms <= at_ms:
+                _fail(where + ".until", "must be later than at")
+        elif "until" in fault:
+            _fail(where + ".until", "only phone_off has an end")
+        faults.append(Fault(at_ms, kinds[0], until_ms))
     return tuple(sorted(faults, key=lambda f: f.at_ms))
 
 

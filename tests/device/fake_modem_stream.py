@@ -46,8 +46,10 @@ class FakeModemStream(_Base):
         self.powered = True
         self.echo = False
         self.dead = False  # hung: says nothing until the next power cycle
-        self.answers = {"AT": OK, "ATE0": OK, "ATE1": OK, "AT+CMEE=1": OK, "AT+CMGF=1": OK}
+        self.answers = {"AT": OK, "ATE0": OK, "ATE1": OK, "AT+CMEE=1": OK, "AT+CMGF=0": OK, "AT+CNMI=2,1,0,1,0": OK}
         self.after_payload = {}
+        self.fallback = None  # callable(line) -> answer, for commands not in `answers`
+        self.payload_answer = OK  # after a payload whose command is not in `after_payload` (callable: gets the payload)
         self._line = bytearray()
         self._typing_for = None  # the command whose text follows its prompt
 
@@ -109,10 +111,12 @@ class FakeModemStream(_Base):
         if self._typing_for is not None:
             if b == 0x1A:
                 command = self._typing_for
-                self.payloads.append(bytes(self._line))
+                payload = bytes(self._line)
+                self.payloads.append(payload)
                 self._line = bytearray()
                 self._typing_for = None
-                self._say(self.after_payload.get(command, OK))
+                answer = self.after_payload.get(command, self.payload_answer)
+                self._say(answer(payload) if callable(answer) else answer)
             elif b == 0x1B:
                 self._line = bytearray()
                 self._typing_for = None
@@ -135,7 +139,9 @@ class FakeModemStream(_Base):
             self.echo = False
         elif line == "ATE1":
             self.echo = True
-        answer = self.answers.get(line, "\r\nERROR\r\n")
+        answer = self.answers.get(line)
+        if answer is None and line not in self.answers:
+            answer = self.fallback if self.fallback is not None else "\r\nERROR\r\n"
         if callable(answer):
             answer = answer(line)
         self._say(answer)
@@ -150,7 +156,7 @@ class FakeModemStream(_Base):
 # -- the harness ------------------------------------------------------------------
 
 SPEED = 100
-INIT = ["AT", "ATE0", "AT+CMEE=1", "AT+CMGF=1"]
+INIT = ["AT", "ATE0", "AT+CMEE=1", "AT+CMGF=0", "AT+CNMI=2,1,0,1,0"]
 
 
 async def fast_sleep(ms):

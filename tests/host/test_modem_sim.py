@@ -14,6 +14,7 @@ import pytest
 
 from host_tools.emulator.carrier import Carrier, cycle_bounds
 from host_tools.emulator.modem_sim import DEFAULT_IMEI, DEFAULT_IMSI, SimulatedModem
+from protocol import sms_pdu
 from host_tools.emulator.scenario import (
     BYTES_PER_MB,
     DEFAULT_SCENARIO,
@@ -366,8 +367,8 @@ def test_cmgs_text_mode_gsm_charset(rig):
     rig.write(b"CXLL\x1a")
     assert rig.read_until(b"OK\r\n") == b"\r\n+CMGS: 2\r\n\r\nOK\r\n"
     assert rig.sms() == [
-        {"time": "2026-12-01T08:00:02.000+08:00", "from": "+8613800138000", "to": "+8613900000000", "text": "Data left: 10MB"},
-        {"time": "2026-12-01T08:00:02.000+08:00", "from": "+8613800138000", "to": "10086", "text": "CXLL"},
+        {"time": "2026-12-01T08:00:02.000+08:00", "from": "+8613800138000", "to": "+8613900000000", "text": "Data left: 10MB", "parts": 1},
+        {"time": "2026-12-01T08:00:02.000+08:00", "from": "+8613800138000", "to": "10086", "text": "CXLL", "parts": 1},
     ]
 
 
@@ -406,6 +407,74 @@ def test_cmgs_refused_in_pdu_mode_and_before_registration(make_rig):
     assert rig.at('AT+CMGS="10086"') == "\r\n+CMS ERROR: 304\r\n"
     rig.at("AT+CMGF=1")
     assert rig.at('AT+CMGS="10086"') == "\r\n+CMS ERROR: 331\r\n"
+
+
+def _submit(rig, pdu, length):
+    assert rig.at("AT+CMGS=%d" % length) == "\r\n> "
+    rig.write(pdu.encode() + b"\x1a")
+    return rig.read_until(r"OK\r\n|ERROR: \d+\r\n").decode()
+
+
+def test_cmgs_pdu_mode_multipart_is_shown_whole_once_all_parts_arrive(rig):
+    rig.at("AT+CMGF=0")
+    text = "尊敬的客户，" * 30  # 180 UCS2 units: 3 parts of at most 67
+    parts = sms_pdu.submit_pdus("+8613900000000", text, ref=7)
+    assert len(parts) == 3
+    refs = []
+    for i, (pdu, length) in enumerate(parts):
+        assert rig.sms() == []  # the phone shows nothing until the last part
+        refs.append(int(re.search(r"\+CMGS: (\d+)", _submit(rig, pdu, length)).group(1)))
+    (shown,) = rig.sms()
+    assert shown["text"] == text and shown["parts"] == 3 and shown["to"] == "+8613900000000"
+    assert refs == [1, 2, 3]
+
+
+def test_cmgs_pdu_mode_refuses_a_bad_pdu_or_length(rig):
+    rig.at("AT+CMEE=1")
+    rig.at("AT+CMGF=0")
+    pdu, length = sms_pdu.submit_pdus("10086", "CXLL", ref=1)[0]
+    assert _submit(rig, pdu[:-2], length).startswith("\r\n+CMS ERROR: 304")  # one octet short
+    assert rig.at("AT+CMGS=0") == "\r\n+CMS ERROR: 304\r\n"
+    assert rig.sms() == [] and rig.modem.message_ref == 0
+
+
+def test_status_reports_say_busy_while_the_phone_is_off_then_delivered(make_rig):
+    off = {"at": "+10s", "phone_off": True, "until": "+1h"}
+    rig = make_rig(scenario(faults=[off]))
+    rig.boot()
+    rig.at("ATE0")
+    rig.at("AT+CMGF=0")
+    rig.at("AT+CNMI=2,1,0,1,0")
+    rig.clock.ms = START + 20000
+    pdu, length = sms_pdu.submit_pdus("+8613800138000", "Data left: 5MB", ref=2, status_report=True)[0]
+    mr = int(re.search(r"\+CMGS: (\d+)", _submit(rig, pdu, length)).group(1))
+    busy = rig.read_until(r"\+CDS: \d+\r\n[0-9A-F]+\r\n").decode().split()
+    report = sms_pdu.decode_status_report(busy[-1], int(busy[-2]))
+    assert report["ref"] == mr and report["status"] == 0x21 and not report["final"]
+    assert rig.sms() == []
+    rig.clock.ms = START + 3600 * 1000 + 5000  # the phone is back
+    done = rig.read_until(r"\+CDS: \d+\r\n[0-9A-F]+\r\n").decode().split()
+    report = sms_pdu.decode_status_report(done[-1], int(done[-2]))
+    assert report["ref"] == mr and report["delivered"] and report["final"]
+    assert [m["text"] for m in rig.sms()] == ["Data left: 5MB"]
+
+
+def test_a_part_not_delivered_within_its_validity_expires(make_rig):
+    rig = make_rig(scenario(faults=[{"at": "+0s", "phone_off": True, "until": "+3d"}]))
+    rig.boot()
+    rig.at("ATE0")
+    rig.at("AT+CMGF=0")
+    rig.at("AT+CNMI=2,1,0,1,0")
+    pdu, length = sms_pdu.submit_pdus("+8613800138000", "CXLL", ref=3, status_report=True)[0]
+    _submit(rig, pdu, length)
+    rig.read_until(b"+CDS:")
+    rig.read_until(b"\r\n")
+    rig.clock.ms = START + 25 * 3600 * 1000
+    expired = rig.read_until(r"\+CDS: \d+\r\n[0-9A-F]+\r\n").decode().split()
+    report = sms_pdu.decode_status_report(expired[-1])
+    assert report["status"] == 0x46 and report["final"] and not report["delivered"]
+    rig.clock.ms = START + 4 * 86400 * 1000
+    assert rig.silent() and rig.sms() == []
 
 
 # --- the carrier's books ---------------------------------------------------------------
