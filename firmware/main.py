@@ -11,7 +11,11 @@ import binascii
 
 from firmware import boot_reason, flashfs, smp_uart, store_io
 from firmware.modem import Modem
+from firmware.balance import Balance
+from firmware.messaging import Messaging
+from firmware.sms_inbox import Inbox
 from firmware.sms_outbox import Outbox
+from firmware.sms_queries import Queries
 from firmware.usage_service import UsageService
 from firmware.groups.metering import MeteringGroup
 from firmware.groups.os_mgmt import OSGroup
@@ -67,8 +71,12 @@ class Firmware:
         modem = Modem(self.board.modem_uart(), self.board.modem_power, self.board.modem_sleep_ms)
         outbox = Outbox(modem, self.record, STATE_DIR + "/outbox")
         usage = UsageService(modem, self.board.clock, self.record, STATE_DIR, None, None, outbox)
+        balance = Balance(outbox, STATE_DIR + "/balance", usage.line)
+        inbox = Inbox(modem, self.record, STATE_DIR + "/inbox")
+        queries = Queries(outbox, usage, balance)
+        messaging = Messaging(modem, self.board.clock, outbox, inbox, balance, queries)
         usage.resume(modem_kept_power)
-        MeteringGroup(self.smp, self.log, usage)
+        MeteringGroup(self.smp, self.log, usage, balance)
         self.board.led(True)
         print(
             "edgemeter %s booted (%s), flash %s, log epoch %d head %d%s"
@@ -82,8 +90,11 @@ class Firmware:
             )
         )
         server = asyncio.create_task(smp_uart.serve(self.smp, self.board.host_uart()))
-        metering = asyncio.create_task(usage.run())
+        modem_up = asyncio.Event()
+        metering = asyncio.create_task(usage.run(modem_up))
+        sms = asyncio.create_task(messaging.run(modem_up))
         await self._reset.wait()
+        sms.cancel()
         metering.cancel()
         server.cancel()
 

@@ -188,6 +188,10 @@ class UsageService:
         self.poke()
         return self.read()
 
+    def line(self):
+        """(the number reminders go to, the plan's UTC offset in minutes)."""
+        return self.subscriber, self.plan.tz_minutes if self.plan else 480
+
     def used(self):
         return self.meter.total - self.cycle_base
 
@@ -246,8 +250,6 @@ class UsageService:
             store_io.put(self._paths["reminders"], self.reminders.as_dict())
         for threshold in self.reminders.pending():
             self._remind(threshold, now_ms)
-        self.outbox.take_reports(self.modem.take_urcs(), now_ms)
-        await self.outbox.pump(now_ms)
         cut = remaining <= 0 and self.plan.at_zero == "cut" and self.snoozed != start
         if cut and self.data_on:
             await self._set_data(False, records.REASON_AT_ZERO)
@@ -294,13 +296,15 @@ class UsageService:
         below = [t for t in self.reminders.thresholds if t < remaining]
         return remaining - (max(below) if below else 0) if remaining > 0 else 0
 
-    async def run(self):
+    async def run(self, ready=None):
         while True:
             try:
                 await self.start()
                 break
             except ModemError:
                 await self.modem.recover()
+        if ready is not None:
+            ready.set()  # the SMS loop may use the modem now
         last_ms = self.clock.now_ms()
         interval = MIN_POLL_MS
         while True:
@@ -320,9 +324,6 @@ class UsageService:
             interval = min(poll_interval_ms(self._distance(now_ms), self.rate_bps), longest)
             if not self._session_ok:
                 interval = min(interval, RESTORE_POLL_MS)
-            due = self.outbox.next_due()
-            if due is not None:
-                interval = min(interval, max(MIN_POLL_MS, due - now_ms))  # a retry comes due
             coming = 0
             if self.rate_bps > 0:
                 # A power cut loses what was counted since the last checkpoint plus

@@ -360,6 +360,42 @@ def _status_parser(sub):
     return p
 
 
+def _fen_of_yuan(text):
+    """'10' or '9.50' yuan as integer fen, exactly (no float)."""
+    whole, _dot, cents = text.strip().partition(".")
+    if not whole.isdigit() or not (cents == "" or (cents.isdigit() and len(cents) <= 2)):
+        raise CommandError("--low-yuan wants an amount like 10 or 9.50, got %r" % text)
+    return int(whole) * 100 + int((cents + "00")[:2])
+
+
+def do_balance(args):
+    from host_tools.metering_requests import BalanceRead, BalanceWrite
+
+    request = BalanceWrite(low_fen=_fen_of_yuan(args.low_yuan)) if args.low_yuan else BalanceRead()
+    state = asyncio.run(_plan(_port(args), request))
+    if args.json:
+        print(json.dumps(state))
+        return
+    fen = state.get("fen")
+    print("balance     %s" % ("%d.%02d yuan" % divmod(fen, 100) if fen is not None else "not heard yet"))
+    print("expires     %s" % (state.get("expires") or "-"))
+    print("remind at   %d.%02d yuan%s" % (*divmod(state["low_fen"], 100), " (reminder sent)" if state["low_sent"] else ""))
+
+
+def _balance_parser(sub):
+    p = sub.add_parser(
+        "balance",
+        help="the prepaid balance as the device last heard it from 10086; the low-balance threshold",
+        epilog="examples: edgemeter balance --port /dev/ttyUSB0\n"
+        "          edgemeter balance --port /dev/ttyUSB0 --low-yuan 10",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _add_port(p)
+    p.add_argument("--low-yuan", help="remind when the balance falls to this amount")
+    _add_json(p)
+    return p
+
+
 def do_snooze(args):
     from host_tools.metering_requests import Snooze
 
@@ -457,6 +493,7 @@ COMMANDS = {
     "plan": (do_plan, _plan_parser),
     "status": (do_status, _status_parser),
     "snooze": (do_snooze, _snooze_parser),
+    "balance": (do_balance, _balance_parser),
     "log": (do_log, _log_parser),
     "emulate": (do_emulate, _emulate_parser),
 }

@@ -183,3 +183,44 @@ class SnoozeWriteResponse(_PlanState, smpmsg.WriteResponse):
 
 class Snooze(SnoozeWriteRequest, _Metering):
     _Response = SnoozeWriteResponse
+
+
+class _BalanceState:
+    """The prepaid balance as the device last heard it (see protocol/SPEC.md)."""
+
+    fen: int | None = None
+    expires: str | None = None
+    low_fen: int
+    low_sent: bool
+    expiry_sent: str | None = None
+
+
+class BalanceReadRequest(smpmsg.ReadRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_BALANCE
+
+
+class BalanceReadResponse(_BalanceState, smpmsg.ReadResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_BALANCE
+
+
+class BalanceWriteRequest(smpmsg.WriteRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_BALANCE
+
+    low_fen: int
+    """Remind when the balance falls to this many fen (1 yuan = 100 fen)."""
+
+
+class BalanceWriteResponse(_BalanceState, smpmsg.WriteResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_BALANCE
+
+
+class BalanceRead(BalanceReadRequest, _Metering):
+    _Response = BalanceReadResponse
+
+
+class BalanceWrite(BalanceWriteRequest, _Metering):
+    _Response = BalanceWriteResponse

@@ -9,7 +9,8 @@ maps, are specified in protocol/SPEC.md:
 - 2 ACK (write): the host has everything up to `seq` of epoch `ep`; the device
   may delete it;
 - 3 PLAN (read/write): the data plan the device meters against;
-- 4 SNOOZE (write): let data run past 0 MB for the rest of the cycle, or stop.
+- 4 SNOOZE (write): let data run past 0 MB for the rest of the cycle, or stop;
+- 5 BALANCE (read/write): the prepaid balance as last heard, the low-balance threshold.
 """
 
 GROUP = 64
@@ -19,6 +20,7 @@ CMD_READ = 1
 CMD_ACK = 2
 CMD_PLAN = 3
 CMD_SNOOZE = 4
+CMD_BALANCE = 5
 
 # Group error codes (version 2 "err": {"group": 64, "rc": ...}).
 ERR_OK = 0

@@ -38,7 +38,7 @@ TYPES = {
     DATA_CUT: ("data_cut", {8: "reason", 9: "remaining_bytes"}),
     DATA_RESUMED: ("data_resumed", {8: "reason", 9: "remaining_bytes"}),
     BALANCE: ("balance", {8: "balance_fen", 9: "source", 10: "expires"}),
-    SMS_RECEIVED: ("sms_received", {8: "from", 9: "text", 10: "kind"}),
+    SMS_RECEIVED: ("sms_received", {8: "from", 9: "text", 10: "kind", 11: "chunk", 12: "chunks", 13: "fields", 14: "sent"}),
     CONFIG_CHANGED: ("config_changed", {8: "key", 9: "old", 10: "new"}),
     MODEM_RESET: ("modem_reset", {8: "reason"}),
     GAP: ("gap", {8: "dropped", 9: "first_time", 10: "last_time"}),

@@ -21,10 +21,11 @@ def _uint(request, key, default=None):
 
 
 class MeteringGroup:
-    def __init__(self, server, log, plans=None):
+    def __init__(self, server, log, plans=None, balance=None):
         self._server = server
         self._log = log
         self._plans = plans
+        self._balance = balance
         handlers = {
             (m.CMD_STATUS, smp.OP_READ): self.status,
             (m.CMD_READ, smp.OP_READ): self.read,
@@ -34,6 +35,9 @@ class MeteringGroup:
             handlers[(m.CMD_PLAN, smp.OP_READ)] = self.plan_read
             handlers[(m.CMD_PLAN, smp.OP_WRITE)] = self.plan_write
             handlers[(m.CMD_SNOOZE, smp.OP_WRITE)] = self.snooze
+        if balance is not None:
+            handlers[(m.CMD_BALANCE, smp.OP_READ)] = self.balance_read
+            handlers[(m.CMD_BALANCE, smp.OP_WRITE)] = self.balance_write
         server.register(m.GROUP, handlers)
 
     def _identity(self):
@@ -97,3 +101,13 @@ class MeteringGroup:
             return self._plans.snooze(on)
         except ValueError as error:
             raise SMPError(smp.ERR_EBADSTATE, m.ERR_BAD_ARGUMENT, "snooze: %s" % error)
+
+    def balance_read(self, request):
+        return self._balance.read()
+
+    def balance_write(self, request):
+        try:
+            self._balance.set_low(request["low_fen"])
+        except (KeyError, ValueError) as error:
+            raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "balance: %s" % error)
+        return self._balance.read()

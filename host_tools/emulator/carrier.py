@@ -38,6 +38,7 @@ import threading
 from datetime import datetime, timedelta
 from fractions import Fraction
 
+from host_tools.emulator.account import SERVICE_NUMBER, Account
 from host_tools.emulator.scenario import BITS_PER_MBIT, BYTES_PER_KB, iso_ms
 from host_tools.emulator.smsc import SMSC
 
@@ -93,7 +94,12 @@ class Carrier:
         self.billed_bytes = 0  # this cycle's closed records, each rounded up to 1 KB
         self.carried = Fraction(0)  # every byte ever carried, exact
         unreachable = [(f.at_ms, f.until_ms) for f in scenario.faults if f.kind == "phone_off"]
-        self.smsc = SMSC(os.path.join(self.state_dir, "sms.jsonl"), self._iso, unreachable)
+        self.smsc = SMSC(os.path.join(self.state_dir, "sms.jsonl"), self._iso, unreachable, scenario.subscriber)
+        self._messages = [m for m in scenario.messages if m.at_ms >= self.now_ms]
+        self.account = None
+        if scenario.account is not None:
+            self.account = Account(scenario.account, self.plan.tz, self.now_ms, self._from_10086)
+            self.smsc.on_service = self._service_request
         self._pack_end_ms = None
         self.pack_remaining = 0
         if self.plan.multi_month is not None:
@@ -155,8 +161,19 @@ class Carrier:
         self.session_bytes += got
         self.carried += got
 
+    def _from_10086(self, text, at_ms):
+        self.smsc.from_carrier(SERVICE_NUMBER, self.scenario.subscriber, text, at_ms)
+
+    def _service_request(self, sender, text, now_ms):
+        if sender == self.scenario.subscriber and self.account is not None:
+            self.account.service_request(text, now_ms)
+
     def _next_event(self, after_ms):
         times = [a.at_ms for a in self.plan.addons if a.at_ms > after_ms]
+        if self.account is not None and self.account.next_event(after_ms) is not None:
+            times.append(self.account.next_event(after_ms))
+        if self._messages:
+            times.append(max(self._messages[0].at_ms, after_ms + 1))
         if self.plan.multi_month is not None and self.plan.multi_month.at_ms > after_ms:
             times.append(self.plan.multi_month.at_ms)
         return min(times, default=None)
@@ -187,6 +204,12 @@ class Carrier:
                     self._rollover()
                     changed = True
                 elif step == event:
+                    changed = True
+                if self.account is not None and self.account.advance(self.now_ms):
+                    changed = True
+                while self._messages and self._messages[0].at_ms <= self.now_ms:
+                    message = self._messages.pop(0)
+                    self.smsc.from_carrier(message.sender, self.scenario.subscriber, message.text, message.at_ms)
                     changed = True
             changed = self.smsc.advance(self.now_ms) or changed
             if changed or self.now_ms - self._written_ms >= self.refresh_ms:
@@ -282,6 +305,8 @@ class Carrier:
                 "carried_bytes": int(self.carried),
                 "sms_delivered": self.sms_delivered,
             }
+            if self.account is not None:
+                snap["account"] = self.account.snapshot()
             if self.plan.multi_month is not None:
                 snap["multi_month_remaining_bytes"] = self.pack_remaining if self._pack_active(self.now_ms) else 0
             return snap

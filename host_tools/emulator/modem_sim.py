@@ -55,6 +55,8 @@ CMS_TEXT = {  # 3GPP TS 27.005 §3.2.5
     331: "no network service",
 }
 MAX_CHARS = {"GSM": 160, "IRA": 160, "UCS2": 70}  # one SMS in text mode
+SIM_SLOTS = 20  # messages the SIM's storage ("SM") holds
+STAT_UNREAD, STAT_READ = 0, 1
 _LINE_MAX = 1024
 _OUT_MAX = 65536
 _COMMAND = re.compile(r"^\+([A-Za-z]+)(=\?|\?|=(.*))?$")
@@ -92,6 +94,7 @@ class SimulatedModem:
         self.boots = 0
         self.failures = []  # tracebacks of handler bugs (answered with ERROR)
         self.message_ref = 0  # TP-MR: kept on the SIM, survives power cycles
+        self.storage = {}  # SIM message storage: index -> [stat, PDU hex]; survives power cycles
         now = clock()
         self._faults = [f for f in carrier.scenario.faults if f.kind == "modem_reset" and f.at_ms >= now]
         self._out = bytearray()
@@ -168,6 +171,7 @@ class SimulatedModem:
                 self._send(self._cereg_urc().encode())
         self.carrier.advance(now)
         self._status_reports()
+        self._receive(now)
 
     def _cereg_urc(self):
         return "\r\n+CEREG: 1%s\r\n" % ("," + LOCATION if self.cereg == 2 else "")
@@ -432,6 +436,74 @@ class SimulatedModem:
             raise _Error(50)
         self.cnmi = tuple(int(v) for v in values) + self.cnmi[len(values):]
         self._ok()
+
+    def _receive(self, now):
+        """Store the carrier's parts for the SIM while there is room; +CMTI for each."""
+        if self.state != "on" or not self.registered:
+            return
+        queue = self.carrier.smsc.for_sim
+        while queue and len(self.storage) < SIM_SLOTS:
+            part = queue.pop(0)
+            index = min(set(range(1, SIM_SLOTS + 1)) - set(self.storage))
+            pdu = sms_pdu.deliver_pdu(part.sender, part.text, part.submitted_ms // 1000,
+                                      self.carrier.tz_quarters, part.concat)
+            self.storage[index] = [STAT_UNREAD, pdu]
+            self._log(now, "--", "SMS from %s stored at %d" % (part.sender, index))
+            if self.cnmi[1] == 1:
+                self._send(('\r\n+CMTI: "SM",%d\r\n' % index).encode())
+
+    def _index(self, arg):
+        if not (arg or "").strip().isdigit() or not 1 <= int(arg) <= SIM_SLOTS:
+            raise _Error(321, sms=True)  # invalid memory index
+        return int(arg)
+
+    def _at_cmgr(self, op, arg, now):
+        if op == "=?":
+            return self._ok()
+        index = self._index(arg)
+        if self.cmgf != 0:
+            raise _Error(302, sms=True)  # text mode reading is not simulated
+        if index not in self.storage:
+            return self._ok()  # an empty slot: no message, just OK
+        stat, pdu = self.storage[index]
+        self.storage[index][0] = STAT_READ
+        self._ok("+CMGR: %d,,%d\r\n%s" % (stat, sms_pdu.tpdu_length(pdu), pdu))
+
+    def _at_cmgd(self, op, arg, now):
+        if op == "=?":
+            return self._ok("+CMGD: (1-%d),(0-4)" % SIM_SLOTS)
+        fields = [f.strip() for f in (arg or "").split(",")]
+        flag = fields[1] if len(fields) > 1 else "0"
+        if flag not in ("0", "1", "2", "3", "4"):
+            raise _Error(50)
+        if flag == "4":
+            self.storage.clear()
+        elif flag != "0":
+            for index in [i for i, (stat, _p) in self.storage.items() if stat == STAT_READ]:
+                del self.storage[index]
+        else:
+            self.storage.pop(self._index(fields[0]), None)
+        self._ok()
+
+    def _at_cmgl(self, op, arg, now):
+        if op == "=?":
+            return self._ok("+CMGL: (0-4)")
+        wanted = (arg or "4").strip()
+        if wanted not in ("0", "1", "4") or self.cmgf != 0:
+            raise _Error(302, sms=True)
+        lines = []
+        for index in sorted(self.storage):
+            stat, pdu = self.storage[index]
+            if wanted == "4" or int(wanted) == stat:
+                lines.append("+CMGL: %d,%d,,%d\r\n%s" % (index, stat, sms_pdu.tpdu_length(pdu), pdu))
+                self.storage[index][0] = STAT_READ
+        self._ok(*lines)
+
+    def _at_cpms(self, op, arg, now):
+        used = len(self.storage)
+        if op == "?":
+            return self._ok('+CPMS: "SM",%d,%d,"SM",%d,%d,"SM",%d,%d' % ((used, SIM_SLOTS) * 3))
+        self._ok("+CPMS: %d,%d,%d,%d,%d,%d" % ((used, SIM_SLOTS) * 3))
 
     def _status_reports(self):
         """+CDS for each status report the SMSC has for us (AT+CNMI ds=1, PDU mode)."""

@@ -96,12 +96,33 @@ class Fault:
 
 
 @dataclass(frozen=True)
+class Message:
+    """An SMS the carrier sends to the line at `at_ms` (a notice from 10086, say)."""
+
+    at_ms: int
+    sender: str
+    text: str
+
+
+@dataclass(frozen=True)
+class Account:
+    """The prepaid account: balance and expiry now, a daily fee, top-ups (at_ms, fen)."""
+
+    balance_fen: int
+    expires_ms: int
+    daily_fee_fen: int = 0
+    topups: tuple = ()
+
+
+@dataclass(frozen=True)
 class Scenario:
     start_ms: int
     subscriber: str
     plan: Plan
     traffic: tuple = ()
     faults: tuple = field(default=())
+    messages: tuple = ()
+    account: Account = None
 
 
 def iso_ms(ms, tz=timezone.utc):
@@ -251,9 +272,53 @@ def _faults(data, start_ms):
     return tuple(sorted(faults, key=lambda f: f.at_ms))
 
 
+def _fen(value, where):
+    """Yuan (a number with at most two decimals) as integer fen, exactly."""
+    amount = _number(value, where) * 100
+    if amount.denominator != 1:
+        _fail(where, "must have at most two decimals (fen), got %s" % _show(value))
+    return int(amount)
+
+
+def _account(data, start_ms):
+    _object(data, "account", ("type", "balance_yuan", "expires", "daily_fee_yuan", "topups"), ("balance_yuan", "expires"))
+    if data.get("type", "prepaid") != "prepaid":
+        _fail("account.type", "only \"prepaid\" is simulated so far")
+    topups = data.get("topups", [])
+    if not isinstance(topups, list):
+        _fail("account.topups", "must be a list")
+    parsed = []
+    for i, topup in enumerate(topups):
+        where = "account.topups[%d]" % i
+        _object(topup, where, ("at", "yuan"), ("at", "yuan"))
+        parsed.append((parse_time(topup["at"], where + ".at", start_ms), _fen(topup["yuan"], where + ".yuan")))
+    return Account(
+        balance_fen=_fen(data["balance_yuan"], "account.balance_yuan"),
+        expires_ms=parse_time(data["expires"], "account.expires", start_ms),
+        daily_fee_fen=_fen(data.get("daily_fee_yuan", 0), "account.daily_fee_yuan"),
+        topups=tuple(sorted(parsed)),
+    )
+
+
+def _messages(data, start_ms):
+    if not isinstance(data, list):
+        _fail("messages", "must be a list")
+    out = []
+    for i, message in enumerate(data):
+        where = "messages[%d]" % i
+        _object(message, where, ("at", "from", "text"), ("at", "text"))
+        sender = message.get("from", "10086")
+        if not isinstance(sender, str) or not sender or len(sender) > 20:
+            _fail(where + ".from", "must be a sender number or name, got %s" % _show(sender))
+        if not isinstance(message["text"], str) or not message["text"]:
+            _fail(where + ".text", "must be a non-empty string")
+        out.append(Message(parse_time(message["at"], where + ".at", start_ms), sender, message["text"]))
+    return tuple(sorted(out, key=lambda m: m.at_ms))
+
+
 def parse_scenario(data, start_ms=None):
     """Check a decoded scenario; `start_ms` is the start when the scenario names none."""
-    _object(data, "", ("start", "subscriber", "plan", "traffic", "faults", "comment"), ("plan",))
+    _object(data, "", ("start", "subscriber", "plan", "traffic", "faults", "messages", "account", "comment"), ("plan",))
     if "start" in data:
         start_ms = parse_time(data["start"], "start")
     elif start_ms is None:
@@ -267,6 +332,8 @@ def parse_scenario(data, start_ms=None):
         plan=_plan(data["plan"], start_ms),
         traffic=_traffic(data.get("traffic", []), start_ms),
         faults=_faults(data.get("faults", []), start_ms),
+        messages=_messages(data.get("messages", []), start_ms),
+        account=_account(data["account"], start_ms) if "account" in data else None,
     )
 
 

@@ -16,10 +16,18 @@ sends them (TP-ST, 3GPP TS 23.040 9.2.3.15):
 
 The phone is unreachable in the scenario's `phone_off` windows. Reports wait in
 `reports` until the modem takes them (`take_reports`).
+
+Messages the carrier itself sends (`from_carrier`: 10086's notices and replies)
+to the line's own number also go, part by part, to the SIM in the modem
+(`for_sim`): the modem stores them while it has room and announces them with
++CMTI; while it is off or full they wait here, as an SMS centre keeps them.
 """
+
+from protocol import sms_pdu
 
 import json
 
+SERVICE_NUMBERS = ("10086",)  # the carrier answers what is sent here
 ST_DELIVERED = 0x00
 ST_BUSY = 0x21
 ST_EXPIRED = 0x46
@@ -40,8 +48,12 @@ class Part:
 
 
 class SMSC:
-    def __init__(self, sms_path, iso, unreachable=()):
+    def __init__(self, sms_path, iso, unreachable=(), sim_number=None):
         self.sms_path = sms_path
+        self.sim_number = sim_number
+        self.for_sim = []  # parts of carrier messages for the modem's SIM, oldest first
+        self.on_service = None  # on_service(sender, text, now_ms): a whole message to a service number
+        self._carrier_ref = 0
         self.iso = iso  # epoch ms -> the time written in sms.jsonl
         self.unreachable = tuple(unreachable)  # (from_ms, until_ms) windows of the subscriber's phone
         self.stored = []  # parts not yet delivered
@@ -75,6 +87,17 @@ class SMSC:
                 changed = True
         return changed
 
+    def from_carrier(self, sender, to, text, now_ms):
+        """The carrier sends `text` (cut into concatenated parts if long)."""
+        pieces = sms_pdu.split_text(text)
+        self._carrier_ref = (self._carrier_ref + 1) % 256
+        for seq, piece in enumerate(pieces, 1):
+            concat = (self._carrier_ref, len(pieces), seq) if len(pieces) > 1 else None
+            part = Part(sender, to, 0, piece, concat, False, now_ms, DEFAULT_VALIDITY_MS)
+            if to == self.sim_number:
+                self.for_sim.append(part)
+            self.submit(part)
+
     def take_reports(self, sender):
         """Status reports for `sender`'s messages, oldest first; they leave the queue."""
         mine = [r for r in self.reports if r[0] == sender]
@@ -97,6 +120,8 @@ class SMSC:
             self._show(part.sender, part.to, "".join(pieces[i] for i in sorted(pieces)), total, now_ms)
 
     def _show(self, sender, to, text, parts, now_ms):
+        if self.on_service is not None and to in SERVICE_NUMBERS:
+            self.on_service(sender, text, now_ms)
         record = {"time": self.iso(now_ms), "from": sender, "to": to, "text": text, "parts": parts}
         with open(self.sms_path, "a", encoding="utf-8") as f:
             f.write(json.dumps(record, ensure_ascii=False) + "\n")

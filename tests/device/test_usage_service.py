@@ -89,10 +89,12 @@ def run(body, start="2026-12-01T08:00:00+08:00"):
 
 
 async def _use(service, line, clock, received, at=None):
+    """One poll of the metering loop, then one send of the SMS loop's outbox."""
     line.received = received
     if at is not None:
         clock.ms = _ms(at)
     await service.step(clock.now_ms())
+    await service.outbox.pump(clock.now_ms())
 
 
 def _types(log, rtype):

@@ -477,6 +477,37 @@ def test_a_part_not_delivered_within_its_validity_expires(make_rig):
     assert rig.silent() and rig.sms() == []
 
 
+def test_carrier_messages_are_stored_announced_read_and_deleted(make_rig):
+    notices = [{"at": "+5s", "from": "10086", "text": "余额%d.00元" % i} for i in range(22)]
+    long_text = "尊敬的客户，" * 30  # three parts
+    rig = make_rig(scenario(messages=notices + [{"at": "+6s", "text": long_text}]))
+    rig.boot()
+    rig.at("ATE0")
+    rig.at("AT+CMGF=0")
+    rig.at("AT+CNMI=2,1,0,1,0")
+    rig.clock.ms = START + 10000
+    for index in range(1, 21):  # 20 slots: the rest waits at the SMS centre
+        assert rig.read_until(r'\+CMTI: "SM",\d+\r\n').decode().strip() == '+CMTI: "SM",%d' % index
+    assert rig.silent()
+    assert rig.at("AT+CPMS?").startswith('\r\n+CPMS: "SM",20,20')
+    answer = rig.at("AT+CMGR=1").split("\r\n")
+    assert answer[1] == "+CMGR: 0,,%d" % sms_pdu.tpdu_length(answer[2])
+    assert sms_pdu.decode_deliver(answer[2])["text"] == "余额0.00元"
+    assert rig.at("AT+CMGR=1").startswith("\r\n+CMGR: 1,,")  # read now
+    assert rig.at("AT+CMGD=1") == "\r\nOK\r\n"
+    assert rig.read_until(r'\+CMTI: "SM",\d+\r\n').decode().strip() == '+CMTI: "SM",1'  # room again
+    assert rig.at("AT+CMGD=1,4") == "\r\nOK\r\n"  # delete all
+    # The last notice and the three parts of the long text come in now.
+    indexes = [int(rig.read_until(r'\+CMTI: "SM",\d+\r\n').decode().strip().rsplit(",", 1)[1]) for _ in range(4)]
+    texts = [sms_pdu.decode_deliver(rig.at("AT+CMGR=%d" % i).split("\r\n")[2]) for i in indexes]
+    assert texts[0]["text"] == "余额21.00元"
+    assert "".join(t["text"] for t in sorted(texts[1:], key=lambda t: t["concat"][2])) == long_text
+    listed = rig.at("AT+CMGL=4")
+    assert listed.count("+CMGL:") == 4
+    rig.at("AT+CMEE=1")
+    assert rig.at("AT+CMGR=21") == "\r\n+CMS ERROR: 321\r\n"
+
+
 # --- the carrier's books ---------------------------------------------------------------
 
 

@@ -14,7 +14,8 @@ SUBSCRIBER = "+8613800138000"
 ONE_MB_A_SECOND = 8.388608  # Mbit/s
 
 
-def sms(state):
+def all_sms(state):
+    """Every SMS the SMS centre delivered (also the device's queries to 10086)."""
     try:
         with open(state / "sms.jsonl", encoding="utf-8") as f:
             return [json.loads(line) for line in f]
@@ -22,14 +23,22 @@ def sms(state):
         return []
 
 
+def sms(state):
+    """The SMS the subscriber's phone shows."""
+    return [m for m in all_sms(state) if m["to"] == SUBSCRIBER]
+
+
 def network(state):
     with open(state / "network.json", encoding="utf-8") as f:
         return json.load(f)
 
 
-def start_board(tmp_path, plan, traffic, *options, faults=(), start=None):
+def start_board(tmp_path, plan, traffic, *options, faults=(), start=None, messages=(), account=None):
     """An emulated board on `plan` (scenario fields) with `traffic`; returns (state, board)."""
-    scenario = {"subscriber": SUBSCRIBER, "plan": plan, "traffic": traffic, "faults": list(faults)}
+    scenario = {"subscriber": SUBSCRIBER, "plan": plan, "traffic": traffic, "faults": list(faults),
+                "messages": list(messages)}
+    if account:
+        scenario["account"] = account
     if start:
         scenario["start"] = start
     state = tmp_path / "board"

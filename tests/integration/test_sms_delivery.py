@@ -19,12 +19,14 @@ from host_tools import cli
 from protocol import sms_pdu
 
 
-def _records(port, tmp_path, capsys, kind):
+def _records(port, tmp_path, capsys, rtype):
+    """The device's records of this type about data reminders (not its balance queries)."""
     ledger = str(tmp_path / "ledger.sqlite")
     assert cli.main(["pull", "--port", port, "--ledger", ledger]) == 0, capsys.readouterr().err
     capsys.readouterr()
     assert cli.main(["log", "--ledger", ledger, "--json"]) == 0
-    return [r for r in json.loads(capsys.readouterr().out) if r["type"] == kind]
+    records = json.loads(capsys.readouterr().out)
+    return [r for r in records if r["type"] == rtype and isinstance(r["fields"].get("kind"), int)]
 
 
 def test_reminders_sent_while_the_phone_is_off_arrive_once_when_it_is_back(tmp_path, capsys):

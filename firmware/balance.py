@@ -1,0 +1,103 @@
+"""The prepaid balance: asked for on a schedule, reminded before it runs low or expires.
+
+The device asks 10086 for the balance (SMS "CXYE") every QUERY_MS, and again
+after a top-up notice; the replies, top-up notices and the carrier's own warnings
+come in through the inbox (`on_message`). From what it knows it sends the
+carrier's own reminders (seed facts §2), each once:
+
+- low balance: when the balance falls to `low_fen` or below; armed again when
+  a top-up lifts it above;
+- expiry: when the expiry date is at most REMIND_BEFORE_EXPIRY_MS away (48 h, so
+  that it comes at least 24 h before even if a reply is late); a top-up that
+  moves the expiry arms it again for the new date.
+
+Money is integer fen. State lives in one small file (store_io).
+"""
+
+from firmware import civil_time, store_io
+
+QUERY_MS = 6 * 3600 * 1000
+REMIND_BEFORE_EXPIRY_MS = 48 * 3600 * 1000
+SERVICE_NUMBER = "10086"
+LOW_TEXT = "尊敬的客户,您的账户余额不足%s元,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"
+EXPIRY_TEXT = "尊敬的客户,您的账户余额将于%d月%d日到有效期,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"
+
+
+def _yuan(fen):
+    return "%d" % (fen // 100) if fen % 100 == 0 else "%d.%02d" % (fen // 100, fen % 100)
+
+
+class Balance:
+    def __init__(self, outbox, path, line):
+        """`line()`: (the subscriber's number or None, the plan's UTC offset in minutes)."""
+        self.outbox = outbox
+        self.path = path
+        self._line = line
+        saved = store_io.get(path) or {}
+        self.fen = saved.get("fen")  # last known balance, or None
+        self.expires = saved.get("expires")  # "YYYY-MM-DD" or None
+        self.low_fen = saved.get("low_fen", 1000)
+        self.low_sent = saved.get("low_sent", False)
+        self.expiry_sent = saved.get("expiry_sent")  # the expiry date reminded of
+        self.asked_ms = saved.get("asked_ms")
+        self.asks = saved.get("asks", 0)
+
+    def _save(self):
+        store_io.put(self.path, {
+            "fen": self.fen, "expires": self.expires, "low_fen": self.low_fen, "low_sent": self.low_sent,
+            "expiry_sent": self.expiry_sent, "asked_ms": self.asked_ms, "asks": self.asks,
+        })
+
+    def read(self):
+        return {"fen": self.fen, "expires": self.expires, "low_fen": self.low_fen,
+                "low_sent": self.low_sent, "expiry_sent": self.expiry_sent}
+
+    def set_low(self, fen):
+        if not isinstance(fen, int) or fen < 0:
+            raise ValueError("low balance threshold must be fen >= 0")
+        self.low_fen = fen
+        self.low_sent = self.fen is not None and self.fen <= fen and self.low_sent
+        self._save()
+
+    def step(self, now_ms):
+        """Ask when due; remind when due. Called from the SMS loop."""
+        if self.asked_ms is None or now_ms - self.asked_ms >= QUERY_MS:
+            self._ask(now_ms)
+        self._remind(now_ms)
+
+    def _ask(self, now_ms):
+        self.asks += 1
+        self.asked_ms = now_ms
+        self.outbox.add(["cxye", self.asks], "balance_query", SERVICE_NUMBER, "CXYE", now_ms)
+        self._save()
+
+    def on_message(self, sender, text, kind, fields):
+        if kind in ("balance", "topup"):
+            fen = fields.get("balance") if kind == "topup" else fields.get("fen")
+            if fen is not None:
+                if fen > self.low_fen:
+                    self.low_sent = False  # above the threshold again: armed
+                self.fen = fen
+            expires = fields.get("expires")
+            if expires and expires != self.expires:
+                self.expires = expires
+            if kind == "topup" and fen is None:
+                self.asked_ms = None  # ask for the new balance at the next step
+            self._save()
+
+    def _remind(self, now_ms):
+        subscriber, tz_minutes = self._line()
+        if not subscriber:
+            return
+        if self.fen is not None and self.fen <= self.low_fen and not self.low_sent:
+            self.outbox.add(["low", self.asks, self.fen], "balance_low", subscriber, LOW_TEXT % _yuan(self.low_fen), now_ms)
+            self.low_sent = True
+            self._save()
+        if self.expires and self.expiry_sent != self.expires:
+            year, month, day = (int(x) for x in self.expires.split("-"))
+            # The balance expires at the end of that day, in the plan's time zone.
+            end_ms = ((civil_time.days_from_civil(year, month, day) + 1) * 86400 - tz_minutes * 60) * 1000
+            if 0 < end_ms - now_ms <= REMIND_BEFORE_EXPIRY_MS:
+                self.outbox.add(["expiry", self.expires], "balance_expiry", subscriber, EXPIRY_TEXT % (month, day), now_ms)
+                self.expiry_sent = self.expires
+                self._save()

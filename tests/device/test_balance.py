@@ -1,0 +1,92 @@
+"""Prepaid balance reminders (firmware/balance.py) on both VMs: what goes into the
+outbox, in the carrier's own wording, once per crossing and once per expiry date."""
+
+# The outbox brings the modem driver and SMS codec: their bytecode is in the heap.
+HEAP = "128k"
+
+import flash_fixture  # first: its flash buffer is allocated while the heap is empty
+
+import os
+
+from firmware import civil_time
+from firmware.balance import QUERY_MS, Balance
+from firmware.sms_outbox import Outbox
+
+SUBSCRIBER = "+8613800138000"
+
+
+def _ms(text):
+    return civil_time.parse_utc_ms(text)
+
+
+def _setup():
+    folder = flash_fixture.fresh_dir("state", 512, 32)
+    os.mkdir(folder)
+    outbox = Outbox(None, lambda rtype, fields: None, folder + "/outbox")  # add() needs no modem
+    return Balance(outbox, folder + "/balance", lambda: (SUBSCRIBER, 480)), outbox, folder
+
+
+def _texts(outbox, to=SUBSCRIBER):
+    return [m["text"] for m in outbox.messages if m["to"] == to]
+
+
+def test_asks_10086_on_a_schedule():
+    balance, outbox, _folder = _setup()
+    balance.step(0)
+    balance.step(QUERY_MS - 1)
+    balance.step(QUERY_MS)
+    assert _texts(outbox, "10086") == ["CXYE", "CXYE"]
+
+
+def test_low_balance_once_per_crossing_and_again_after_a_top_up():
+    balance, outbox, folder = _setup()
+    balance.on_message("10086", "", "balance", {"fen": 1500})
+    balance.step(0)
+    assert _texts(outbox) == []
+    balance.on_message("10086", "", "balance", {"fen": 900})
+    balance.step(1)
+    balance.on_message("10086", "", "balance", {"fen": 800})
+    balance.step(2)
+    assert _texts(outbox) == ["尊敬的客户,您的账户余额不足10元,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"]
+    balance.on_message("10086", "", "topup", {"fen": 5000, "balance": 5800})
+    balance.step(3)
+    assert len(_texts(outbox)) == 1
+    balance.on_message("10086", "", "balance", {"fen": 950})
+    again = Balance(outbox, folder + "/balance", lambda: (SUBSCRIBER, 480))  # after a power cut
+    again.step(4)
+    again.step(5)
+    assert len(_texts(outbox)) == 2
+
+
+def test_expiry_reminder_48_hours_before_the_end_of_the_day_and_again_for_a_new_date():
+    balance, outbox, _folder = _setup()
+    balance.on_message("10086", "", "balance", {"fen": 5000, "expires": "2026-12-20"})
+    balance.step(_ms("2026-12-18T23:59:00+08:00"))  # 48 h 1 min before 12-21 00:00
+    assert _texts(outbox) == []
+    balance.step(_ms("2026-12-19T00:01:00+08:00"))
+    balance.step(_ms("2026-12-19T12:00:00+08:00"))
+    assert _texts(outbox) == ["尊敬的客户,您的账户余额将于12月20日到有效期,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"]
+    balance.on_message("10086", "", "topup", {"fen": 5000, "balance": 10000, "expires": "2027-03-20"})
+    balance.step(_ms("2027-03-19T08:00:00+08:00"))
+    assert len(_texts(outbox)) == 2 and "3月20日" in _texts(outbox)[1]
+
+
+def test_a_threshold_in_fen_and_nonsense_refused():
+    balance, outbox, _folder = _setup()
+    balance.set_low(550)
+    balance.on_message("10086", "", "balance", {"fen": 550})
+    balance.step(0)
+    assert "不足5.50元" in _texts(outbox)[0]
+    for bad in (-1, "10", 1.5):
+        try:
+            balance.set_low(bad)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError(bad)
+
+
+if __name__ == "__main__":
+    import mpunit
+
+    mpunit.main(globals())
