@@ -1,4 +1,5 @@
-"""The prepaid balance: asked for on a schedule, reminded before it runs low or expires.
+"""The account: a prepaid balance asked for on a schedule and reminded of before it
+runs low or expires; a postpaid bill reminded of before the line is suspended.
 
 The device asks 10086 for the balance (SMS "CXYE") every QUERY_MS, and again
 after a top-up notice; the replies, top-up notices and the carrier's own warnings
@@ -9,7 +10,10 @@ carrier's own reminders (seed facts §2), each once:
   a top-up lifts it above;
 - expiry: when the expiry date is at most REMIND_BEFORE_EXPIRY_MS away (48 h, so
   that it comes at least 24 h before even if a reply is late); a top-up that
-  moves the expiry arms it again for the new date.
+  moves the expiry arms it again for the new date;
+- postpaid (a line that has had a bill: no balance reminders for it): when a
+  bill with money unpaid is due (pay "before the day", so by
+  its start) within REMIND_BEFORE_DUE_MS (48 h); once per bill, not once paid.
 
 Money is integer fen. State lives in one small file (store_io).
 """
@@ -18,13 +22,21 @@ from firmware import civil_time, store_io
 
 QUERY_MS = 6 * 3600 * 1000
 REMIND_BEFORE_EXPIRY_MS = 48 * 3600 * 1000
+REMIND_BEFORE_DUE_MS = 48 * 3600 * 1000
 SERVICE_NUMBER = "10086"
 LOW_TEXT = "尊敬的客户,您的账户余额不足%s元,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"
+DUE_TEXT = "尊敬的客户:您%d月通信消费%s元,尚有%s元未缴。为不影响您的正常通信,请您在本月%d日前交清费用。谢谢。中国移动"
 EXPIRY_TEXT = "尊敬的客户,您的账户余额将于%d月%d日到有效期,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"
 
 
 def _yuan(fen):
     return "%d" % (fen // 100) if fen % 100 == 0 else "%d.%02d" % (fen // 100, fen % 100)
+
+
+def _day_start_ms(date, tz_minutes, days_after=0):
+    """Epoch ms of local midnight starting "YYYY-MM-DD" (+ days_after days)."""
+    year, month, day = (int(x) for x in date.split("-"))
+    return ((civil_time.days_from_civil(year, month, day) + days_after) * 86400 - tz_minutes * 60) * 1000
 
 
 class Balance:
@@ -41,16 +53,17 @@ class Balance:
         self.expiry_sent = saved.get("expiry_sent")  # the expiry date reminded of
         self.asked_ms = saved.get("asked_ms")
         self.asks = saved.get("asks", 0)
+        self.bill = saved.get("bill")  # {"month", "fen", "unpaid", "due", "sent"} of the last postpaid bill
 
     def _save(self):
         store_io.put(self.path, {
             "fen": self.fen, "expires": self.expires, "low_fen": self.low_fen, "low_sent": self.low_sent,
-            "expiry_sent": self.expiry_sent, "asked_ms": self.asked_ms, "asks": self.asks,
+            "expiry_sent": self.expiry_sent, "asked_ms": self.asked_ms, "asks": self.asks, "bill": self.bill,
         })
 
     def read(self):
         return {"fen": self.fen, "expires": self.expires, "low_fen": self.low_fen,
-                "low_sent": self.low_sent, "expiry_sent": self.expiry_sent}
+                "low_sent": self.low_sent, "expiry_sent": self.expiry_sent, "bill": self.bill}
 
     def set_low(self, fen):
         if not isinstance(fen, int) or fen < 0:
@@ -72,6 +85,14 @@ class Balance:
         self._save()
 
     def on_message(self, sender, text, kind, fields):
+        if kind == "bill" and fields.get("due") and fields.get("unpaid") is not None:
+            if not self.bill or self.bill["due"] != fields["due"]:
+                self.bill = {"month": fields.get("month") or 0, "fen": fields.get("fen") or 0,
+                             "unpaid": fields["unpaid"], "due": fields["due"], "sent": False}
+                self._save()
+        elif kind == "payment" and self.bill and fields.get("unpaid") is not None:
+            self.bill["unpaid"] = fields["unpaid"]
+            self._save()
         if kind in ("balance", "topup"):
             fen = fields.get("balance") if kind == "topup" else fields.get("fen")
             if fen is not None:
@@ -89,14 +110,22 @@ class Balance:
         subscriber, tz_minutes = self._line()
         if not subscriber:
             return
-        if self.fen is not None and self.fen <= self.low_fen and not self.low_sent:
+        if self.fen is not None and self.fen <= self.low_fen and not self.low_sent and not self.bill:
             self.outbox.add(["low", self.asks, self.fen], "balance_low", subscriber, LOW_TEXT % _yuan(self.low_fen), now_ms)
             self.low_sent = True
             self._save()
-        if self.expires and self.expiry_sent != self.expires:
-            year, month, day = (int(x) for x in self.expires.split("-"))
+        bill = self.bill
+        if bill and not bill["sent"] and bill["unpaid"] > 0:
+            if 0 < _day_start_ms(bill["due"], tz_minutes) - now_ms <= REMIND_BEFORE_DUE_MS:
+                day = int(bill["due"][8:])
+                text = DUE_TEXT % (bill["month"], _yuan(bill["fen"]), _yuan(bill["unpaid"]), day)
+                self.outbox.add(["due", bill["due"]], "bill_due", subscriber, text, now_ms)
+                bill["sent"] = True
+                self._save()
+        if self.expires and self.expiry_sent != self.expires and not self.bill:
+            month, day = int(self.expires[5:7]), int(self.expires[8:10])
             # The balance expires at the end of that day, in the plan's time zone.
-            end_ms = ((civil_time.days_from_civil(year, month, day) + 1) * 86400 - tz_minutes * 60) * 1000
+            end_ms = _day_start_ms(self.expires, tz_minutes, 1)
             if 0 < end_ms - now_ms <= REMIND_BEFORE_EXPIRY_MS:
                 self.outbox.add(["expiry", self.expires], "balance_expiry", subscriber, EXPIRY_TEXT % (month, day), now_ms)
                 self.expiry_sent = self.expires

@@ -14,6 +14,8 @@ kinds and fields:
 - "charge_notice": 业务扣费提醒 before a first deduction: service, price;
 - "services": the reply to "0000": items [[number, service, price], ...];
 - "info_fee": the monthly information-service total: fen;
+- "bill":     a postpaid bill: month, fen (the month's total), unpaid (fen), due (YYYY-MM-DD);
+- "payment":  a postpaid payment: fen (paid), unpaid (fen still due);
 - "plan_change": a plan ordered, changed, or taking effect;
 - "raw": anything else, or a sender that is not a service number.
 """
@@ -85,6 +87,18 @@ def classify(sender, text):
         if "套餐" in text or "流量包" in text:
             return "plan_change", {}
         return "order_confirmed", {"service": _quoted(text), "price": fen(text)[0]}
+    if "未缴" in text and "消费" in text:
+        month = text.find("月")
+        digits = text[max(0, month - 2) : month]
+        digits = digits[1:] if not digits[:1].isdigit() else digits
+        total, end = fen(text)
+        fields = {"month": int(digits) if digits.isdigit() else None, "fen": total, "unpaid": fen(text, end)[0]}
+        if _date(text):
+            fields["due"] = _date(text)
+        return "bill", fields
+    if "缴费" in text and "成功" in text:
+        paid, end = fen(text)
+        return "payment", {"fen": paid, "unpaid": fen(text, end)[0] if end > 0 else None}
     if "信息费" in text:
         return "info_fee", {"fen": fen(text)[0]}
     if "充值" in text and "成功" in text:

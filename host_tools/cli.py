@@ -380,6 +380,11 @@ def do_balance(args):
     print("balance     %s" % ("%d.%02d yuan" % divmod(fen, 100) if fen is not None else "not heard yet"))
     print("expires     %s" % (state.get("expires") or "-"))
     print("remind at   %d.%02d yuan%s" % (*divmod(state["low_fen"], 100), " (reminder sent)" if state["low_sent"] else ""))
+    bill = state.get("bill")
+    if bill:
+        print("bill        month %d: %d.%02d yuan, %d.%02d unpaid, due %s%s" % (
+            bill["month"], *divmod(bill["fen"], 100), *divmod(bill["unpaid"], 100), bill["due"],
+            " (reminder sent)" if bill["sent"] else ""))
 
 
 def _balance_parser(sub):

@@ -193,6 +193,8 @@ class _BalanceState:
     low_fen: int
     low_sent: bool
     expiry_sent: str | None = None
+    bill: dict | None = None
+    """The last postpaid bill: month, fen, unpaid, due (YYYY-MM-DD), sent (reminded)."""
 
 
 class BalanceReadRequest(smpmsg.ReadRequest):

@@ -106,12 +106,15 @@ class Message:
 
 @dataclass(frozen=True)
 class Account:
-    """The prepaid account: balance and expiry now, a daily fee, top-ups (at_ms, fen)."""
+    """Prepaid: balance and expiry now, a daily fee, top-ups (at_ms, fen).
+    Postpaid: the bill (month, fen, due_ms, bill_at_ms) and payments (at_ms, fen) as topups."""
 
-    balance_fen: int
-    expires_ms: int
+    kind: str = "prepaid"
+    balance_fen: int = 0
+    expires_ms: int = 0
     daily_fee_fen: int = 0
     topups: tuple = ()
+    bill: tuple = None
 
 
 @dataclass(frozen=True)
@@ -280,18 +283,30 @@ def _fen(value, where):
     return int(amount)
 
 
-def _account(data, start_ms):
-    _object(data, "account", ("type", "balance_yuan", "expires", "daily_fee_yuan", "topups"), ("balance_yuan", "expires"))
-    if data.get("type", "prepaid") != "prepaid":
-        _fail("account.type", "only \"prepaid\" is simulated so far")
-    topups = data.get("topups", [])
-    if not isinstance(topups, list):
-        _fail("account.topups", "must be a list")
+def _payments(data, where, start_ms):
+    if not isinstance(data, list):
+        _fail(where, "must be a list")
     parsed = []
-    for i, topup in enumerate(topups):
-        where = "account.topups[%d]" % i
-        _object(topup, where, ("at", "yuan"), ("at", "yuan"))
-        parsed.append((parse_time(topup["at"], where + ".at", start_ms), _fen(topup["yuan"], where + ".yuan")))
+    for i, topup in enumerate(data):
+        here = "%s[%d]" % (where, i)
+        _object(topup, here, ("at", "yuan"), ("at", "yuan"))
+        parsed.append((parse_time(topup["at"], here + ".at", start_ms), _fen(topup["yuan"], here + ".yuan")))
+    return tuple(sorted(parsed))
+
+
+def _account(data, start_ms):
+    kind = data.get("type", "prepaid") if isinstance(data, dict) else None
+    if kind == "postpaid":
+        _object(data, "account", ("type", "bill_month", "bill_yuan", "due", "bill_at", "payments"),
+                ("bill_month", "bill_yuan", "due"))
+        bill_at = parse_time(data["bill_at"], "account.bill_at", start_ms) if "bill_at" in data else start_ms
+        bill = (_integer(data["bill_month"], "account.bill_month", 1, 12), _fen(data["bill_yuan"], "account.bill_yuan"),
+                parse_time(data["due"], "account.due", start_ms), bill_at)
+        return Account(kind="postpaid", topups=_payments(data.get("payments", []), "account.payments", start_ms), bill=bill)
+    _object(data, "account", ("type", "balance_yuan", "expires", "daily_fee_yuan", "topups"), ("balance_yuan", "expires"))
+    if kind != "prepaid":
+        _fail("account.type", "must be \"prepaid\" or \"postpaid\", got %s" % _show(kind))
+    parsed = _payments(data.get("topups", []), "account.topups", start_ms)
     return Account(
         balance_fen=_fen(data["balance_yuan"], "account.balance_yuan"),
         expires_ms=parse_time(data["expires"], "account.expires", start_ms),

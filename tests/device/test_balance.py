@@ -71,6 +71,22 @@ def test_expiry_reminder_48_hours_before_the_end_of_the_day_and_again_for_a_new_
     assert len(_texts(outbox)) == 2 and "3月20日" in _texts(outbox)[1]
 
 
+def test_postpaid_bill_reminded_48_hours_before_the_due_day_unless_paid():
+    balance, outbox, _folder = _setup()
+    bill = {"month": 11, "fen": 8800, "unpaid": 8800, "due": "2026-12-15"}
+    balance.on_message("10086", "", "bill", bill)
+    balance.step(_ms("2026-12-12T23:59:00+08:00"))
+    assert _texts(outbox) == []
+    balance.step(_ms("2026-12-13T00:00:00+08:00"))
+    balance.step(_ms("2026-12-14T00:00:00+08:00"))
+    assert _texts(outbox) == ["尊敬的客户:您11月通信消费88元,尚有88元未缴。为不影响您的正常通信,请您在本月15日前交清费用。谢谢。中国移动"]
+    paid, _outbox, _f = _setup()
+    paid.on_message("10086", "", "bill", dict(bill, due="2027-01-15"))
+    paid.on_message("10086", "", "payment", {"fen": 8800, "unpaid": 0})
+    paid.step(_ms("2027-01-14T00:00:00+08:00"))
+    assert _texts(_outbox) == []
+
+
 def test_a_threshold_in_fen_and_nonsense_refused():
     balance, outbox, _folder = _setup()
     balance.set_low(550)

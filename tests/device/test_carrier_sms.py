@@ -30,6 +30,13 @@ def test_orders_charges_and_the_0000_list():
     assert classify("10086", "您上月信息费合计8.00元。")[0] == "info_fee"
 
 
+def test_postpaid_bill_and_payment():
+    kind, fields = classify("10086", "尊敬的客户，您11月通信消费88.00元，尚有88.00元未缴，缴费截止日期为2026年12月15日。中国移动")
+    assert kind == "bill" and fields == {"month": 11, "fen": 8800, "unpaid": 8800, "due": "2026-12-15"}
+    kind, fields = classify("10086", "您已成功缴费50.00元，尚有38.00元未缴。中国移动")
+    assert kind == "payment" and fields == {"fen": 5000, "unpaid": 3800}
+
+
 def test_other_senders_and_unknown_texts_are_raw():
     assert classify("+8613900000000", "余额12.50元") == ("raw", {})
     assert classify("10086", "欢迎使用中国移动") == ("raw", {})

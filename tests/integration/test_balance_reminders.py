@@ -33,3 +33,35 @@ def test_low_balance_and_expiry_reminders_once_each(tmp_path, capsys):
     assert len(topups) == 1 and heard["fen"] in (5980, 5880) and not heard["low_sent"]
     queries = [m for m in messages if m["to"] == "10086"]
     assert 5 <= len(queries) <= 8  # every 6 h, and after the top-up notice
+
+
+def _postpaid(tmp_path, payments):
+    account = {"type": "postpaid", "bill_month": 11, "bill_yuan": 88, "due": "2026-12-15T00:00:00+08:00",
+               "bill_at": "+10m", "payments": payments}
+    return start_board(tmp_path, {"quota_mb": 100}, [], "--speed", "10000", start="2026-12-12T20:00:00+08:00",
+                       account=account)
+
+
+def test_postpaid_reminder_at_least_24_hours_before_suspension(tmp_path):
+    state, board = _postpaid(tmp_path, [])
+    try:
+        board.wait_ready()
+        wait_for(lambda: network(state)["time"] >= "2026-12-14T12:00", 60, "a day and a half")
+        messages = all_sms(state)
+    finally:
+        board.stop()
+    (reminder,) = [m for m in messages if m["from"] == SUBSCRIBER and m["to"] == SUBSCRIBER]
+    assert reminder["text"] == "尊敬的客户:您11月通信消费88元,尚有88元未缴。为不影响您的正常通信,请您在本月15日前交清费用。谢谢。中国移动"
+    assert "2026-12-13T00:00" <= reminder["time"] < "2026-12-14T00:00"  # 24 h or more before the due day
+
+
+def test_no_postpaid_reminder_once_the_bill_is_paid(tmp_path):
+    state, board = _postpaid(tmp_path, [{"at": "+2h", "yuan": 88}])
+    try:
+        board.wait_ready()
+        wait_for(lambda: network(state)["time"] >= "2026-12-14T12:00", 60, "a day and a half")
+        messages = all_sms(state)
+    finally:
+        board.stop()
+    assert [m for m in messages if m["from"] == SUBSCRIBER and m["to"] == SUBSCRIBER] == []
+    assert any("成功缴费88.00元" in m["text"] for m in messages)
