@@ -1,8 +1,8 @@
 """The account: a prepaid balance asked for on a schedule and reminded of before it
 runs low or expires; a postpaid bill reminded of before the line is suspended.
 
-The device asks 10086 for the balance (SMS "CXYE") every QUERY_MS, and again
-after a top-up notice; the replies, top-up notices and the carrier's own warnings
+The device asks 10086 for the balance (SMS "CXYE") FIRST_QUERY_MS after it is
+installed, then every QUERY_MS, and again after a top-up notice without the new balance; the replies, top-up notices and the carrier's own warnings
 come in through the inbox (`on_message`). From what it knows it sends the
 carrier's own reminders (seed facts §2), each once:
 
@@ -21,6 +21,7 @@ Money is integer fen. State lives in one small file (store_io).
 from firmware import civil_time, store_io
 
 QUERY_MS = 6 * 3600 * 1000
+FIRST_QUERY_MS = 10 * 60 * 1000  # after installation: the line settles first
 REMIND_BEFORE_EXPIRY_MS = 48 * 3600 * 1000
 REMIND_BEFORE_DUE_MS = 48 * 3600 * 1000
 SERVICE_NUMBER = "10086"
@@ -74,7 +75,9 @@ class Balance:
 
     def step(self, now_ms):
         """Ask when due; remind when due. Called from the SMS loop."""
-        if self.asked_ms is None or now_ms - self.asked_ms >= QUERY_MS:
+        if self.asked_ms is None:
+            self.asked_ms = now_ms - QUERY_MS + FIRST_QUERY_MS
+        if now_ms - self.asked_ms >= QUERY_MS:
             self._ask(now_ms)
         self._remind(now_ms)
 
@@ -98,12 +101,13 @@ class Balance:
             if fen is not None:
                 if fen > self.low_fen:
                     self.low_sent = False  # above the threshold again: armed
+                    self.outbox.withdraw("balance_low", 0)  # one still queued is no longer true
                 self.fen = fen
             expires = fields.get("expires")
             if expires and expires != self.expires:
                 self.expires = expires
             if kind == "topup" and fen is None:
-                self.asked_ms = None  # ask for the new balance at the next step
+                self.asked_ms = -QUERY_MS  # ask for the new balance at the next step
             self._save()
 
     def _remind(self, now_ms):

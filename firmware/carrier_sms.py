@@ -13,6 +13,7 @@ kinds and fields:
 - "order_confirmed": an order now in force: service, price;
 - "charge_notice": 业务扣费提醒 before a first deduction: service, price;
 - "services": the reply to "0000": items [[number, service, price], ...];
+- "cancelled": a service cancelled (退订成功): service;
 - "info_fee": the monthly information-service total: fen;
 - "bill":     a postpaid bill: month, fen (the month's total), unpaid (fen), due (YYYY-MM-DD);
 - "payment":  a postpaid payment: fen (paid), unpaid (fen still due);
@@ -77,6 +78,8 @@ def _services(text):
 def classify(sender, text):
     if sender not in SERVICE_NUMBERS:
         return "raw", {}
+    if "成功退订" in text or "退订成功" in text:
+        return "cancelled", {"service": _quoted(text)}
     if "0000" in text and "退订" in text and _services(text):
         return "services", {"items": _services(text)}
     if "二次确认" in text or ("回复" in text and "确认" in text and "订购" in text):

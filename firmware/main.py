@@ -16,6 +16,7 @@ from firmware.messaging import Messaging
 from firmware.sms_inbox import Inbox
 from firmware.sms_outbox import Outbox
 from firmware.sms_queries import Queries
+from firmware.subscriptions import Subscriptions
 from firmware.usage_service import UsageService
 from firmware.groups.metering import MeteringGroup
 from firmware.groups.os_mgmt import OSGroup
@@ -74,9 +75,10 @@ class Firmware:
         balance = Balance(outbox, STATE_DIR + "/balance", usage.line)
         inbox = Inbox(modem, self.record, STATE_DIR + "/inbox")
         queries = Queries(outbox, usage, balance)
-        messaging = Messaging(modem, self.board.clock, outbox, inbox, balance, queries)
+        subscriptions = Subscriptions(outbox, STATE_DIR + "/subscriptions")
+        messaging = Messaging(modem, self.board.clock, outbox, inbox, balance, queries, subscriptions)
         usage.resume(modem_kept_power)
-        MeteringGroup(self.smp, self.log, usage, balance)
+        MeteringGroup(self.smp, self.log, usage, balance, subscriptions, self.board.clock)
         self.board.led(True)
         print(
             "edgemeter %s booted (%s), flash %s, log epoch %d head %d%s"

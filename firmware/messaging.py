@@ -1,5 +1,5 @@
-"""The SMS loop: status reports and incoming messages in, balance checks and
-answers to the subscriber's queries, the outbox out.
+"""The SMS loop: status reports and incoming messages in, balance checks, the
+subscription ledger, answers to the subscriber's queries, the outbox out.
 
 One task beside the metering loop (the modem driver runs one command at a
 time for both). Every TICK_MS (sooner when a reminder is queued) it sorts the modem's URCs (+CDS to the outbox,
@@ -16,20 +16,23 @@ SWEEP_MS = 3600 * 1000
 
 
 class Messaging:
-    def __init__(self, modem, clock, outbox, inbox, balance, queries):
+    def __init__(self, modem, clock, outbox, inbox, balance, queries, subscriptions):
         self.modem = modem
         self.clock = clock
         self.outbox = outbox
         self.inbox = inbox
         self.balance = balance
         self.queries = queries
+        self.subscriptions = subscriptions
         self._swept_ms = None
         self.faults = 0  # steps that failed on a bug, not the modem
         inbox.on_message = self._message
 
-    def _message(self, sender, text, kind, fields):
-        """A whole incoming message, recorded already: the balance and queries may act."""
+    def _message(self, sender, text, kind, fields, sent_s):
+        """A whole incoming message, recorded already: the account, the subscription
+        ledger and the subscriber's queries may act on it."""
         self.balance.on_message(sender, text, kind, fields)
+        self.subscriptions.on_message(kind, fields, sent_s)
         self.queries.on_message(sender, text, kind, fields, self.clock.now_ms())
 
     async def step(self, now_ms):

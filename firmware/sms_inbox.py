@@ -10,9 +10,11 @@ Parts of a concatenated message wait in a small file until all have come (or
 PART_WAIT_MS has passed: then what there is counts as the message). A whole
 message is classified (carrier_sms.py) and recorded as SMS_RECEIVED, its text in
 chunks of CHUNK characters when long: nothing is dropped. Each recorded part's
-key (sender, time stamp, reference, number) is remembered for a while, so a
+key (sender, time stamp, CRC of its text, reference, number) is remembered for a while, so a
 power cut between recording and deleting does not record it twice.
 """
+
+import binascii
 
 from firmware import carrier_sms, store_io
 from protocol import records, sms_pdu
@@ -27,7 +29,7 @@ class Inbox:
         self.modem = modem
         self.record = record
         self.path = path
-        self.on_message = on_message  # called with (sender, text, kind, fields) for each whole message
+        self.on_message = on_message  # called with (sender, text, kind, fields, sent_s) for each whole message
         saved = store_io.get(path) or {}
         self.partial = saved.get("partial", {})  # "sender ref total" -> {"seq": text, "t": first_ms}
         self.recent = saved.get("recent", [])
@@ -73,7 +75,8 @@ class Inbox:
 
     def _part(self, message, now_ms):
         concat = message["concat"]
-        key = [message["from"], message["scts"]] + (list(concat) if concat else [0, 1, 1])
+        # Two messages may share a sender and a second: the text tells them apart.
+        key = [message["from"], message["scts"], binascii.crc32(message["text"].encode())] + (list(concat) if concat else [0, 1, 1])
         if key in self.recent:
             return  # recorded before a power cut came between recording and deleting
         self.recent = (self.recent + [key])[-RECENT:]
@@ -113,4 +116,4 @@ class Inbox:
                 record[13] = fields
             self.record(records.SMS_RECEIVED, record)
         if self.on_message is not None:
-            self.on_message(sender, text, kind, fields)
+            self.on_message(sender, text, kind, fields, scts)

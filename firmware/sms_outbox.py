@@ -57,6 +57,15 @@ class Outbox:
         self._save()
         return True
 
+    def withdraw(self, kind, now_ms):
+        """Drop the queued (not yet accepted) messages of `kind`: they are no longer
+        true (a top-up came before the low-balance reminder could go). Returns how many."""
+        gone = [m for m in self.messages if m["kind"] == kind and m["state"] == QUEUED]
+        for message in gone:
+            self.record(records.REMINDER_FAILED, {8: kind, 13: "withdrawn: no longer true", 14: message["tries"], 15: True})
+            self._finish(message)
+        return len(gone)
+
     def waiting(self):
         """Messages not finished yet (queued or awaiting reports)."""
         return len(self.messages)

@@ -401,6 +401,68 @@ def _balance_parser(sub):
     return p
 
 
+async def _services(port, numbers, timeout_s):
+    """Ask 10086 through the device ("0000", or a cancel) and wait for its answer."""
+    from host_tools.metering_requests import ServicesRead, ServicesWrite
+
+    dump = {"exclude": {"header", "version", "sequence", "smp_data"}}
+    async with Device(port) as device:
+        before = (await device.request(ServicesRead())).model_dump(**dump)
+        names = {}
+        if numbers:
+            items = (before.get("listed") or {}).get("items") or []
+            names = {number: name for number, name, _price in items}
+            unknown = [n for n in numbers if n not in names]
+            if unknown:
+                raise CommandError("no item %s in the last 0000 list: run edgemeter services first" % unknown)
+        await device.request(ServicesWrite(cancel=numbers) if numbers else ServicesWrite(query=True))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while loop.time() < deadline:
+            await asyncio.sleep(0.5)
+            now = (await device.request(ServicesRead())).model_dump(**dump)
+            if numbers and all(now["services"].get(names[n], {}).get("cancelled") for n in numbers):
+                return now
+            if not numbers and now.get("listed") and now["listed"] != before.get("listed"):
+                return now
+    raise CommandError("10086 has not answered within %g s: is the line registered? try again later" % timeout_s)
+
+
+def do_services(args):
+    numbers = args.numbers if args.action == "cancel" else None
+    if args.action == "cancel" and not numbers:
+        raise CommandError("services cancel needs the item numbers of the 0000 list, e.g. services cancel 1 3")
+    state = asyncio.run(_services(_port(args), numbers, args.timeout))
+    if args.json:
+        print(json.dumps(state, ensure_ascii=False))
+        return
+    if numbers:
+        for n in numbers:
+            print("cancelled   %s" % dict((i[0], i[1]) for i in state["listed"]["items"])[n])
+        return
+    items = state["listed"]["items"]
+    if not items:
+        print("no monthly services")
+    for number, name, price in items:
+        print("%2d. %s  %s" % (number, name, "%d.%02d yuan/month" % divmod(price, 100) if price is not None else "-"))
+
+
+def _services_parser(sub):
+    p = sub.add_parser(
+        "services",
+        help='the monthly services 10086 lists for "0000", through the device; cancel some',
+        epilog="examples: edgemeter services --port /dev/ttyUSB0\n"
+        "          edgemeter services cancel --port /dev/ttyUSB0 1 3",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", nargs="?", choices=("list", "cancel"), default="list")
+    p.add_argument("numbers", nargs="*", type=int, help="item numbers of the last list to cancel")
+    _add_port(p)
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for 10086's answer (default 60)")
+    _add_json(p)
+    return p
+
+
 def do_snooze(args):
     from host_tools.metering_requests import Snooze
 
@@ -499,6 +561,7 @@ COMMANDS = {
     "status": (do_status, _status_parser),
     "snooze": (do_snooze, _snooze_parser),
     "balance": (do_balance, _balance_parser),
+    "services": (do_services, _services_parser),
     "log": (do_log, _log_parser),
     "emulate": (do_emulate, _emulate_parser),
 }
@@ -515,7 +578,14 @@ def build_parser():
 
 
 def main(argv=None):
-    args = build_parser().parse_args(argv)
+    parser = build_parser()
+    # Item numbers may follow options ("services cancel --port P 1 3"), which
+    # argparse alone does not take after its positionals are done.
+    args, extra = parser.parse_known_args(argv)
+    if extra and getattr(args, "numbers", None) is not None and all(w.isdigit() for w in extra):
+        args.numbers = args.numbers + [int(w) for w in extra]
+    elif extra:
+        parser.error("unrecognized arguments: %s" % " ".join(extra))
     # smpclient logs every timeout at ERROR; the CLI reports failures itself, once.
     logging.getLogger("smpclient").setLevel(logging.CRITICAL)
     logging.getLogger("smp").setLevel(logging.CRITICAL)

@@ -226,3 +226,46 @@ class BalanceRead(BalanceReadRequest, _Metering):
 
 class BalanceWrite(BalanceWriteRequest, _Metering):
     _Response = BalanceWriteResponse
+
+
+class _ServicesState:
+    """The subscription ledger (see protocol/SPEC.md)."""
+
+    services: dict
+    """name -> {price, ordered, confirmed, charge_notice, cancelled, number}."""
+    listed: dict | None = None
+    """The last "0000" reply: {time, items: [[number, name, price], ...]}."""
+    requests: int
+
+
+class ServicesReadRequest(smpmsg.ReadRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_SERVICES
+
+
+class ServicesReadResponse(_ServicesState, smpmsg.ReadResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_SERVICES
+
+
+class ServicesWriteRequest(smpmsg.WriteRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_SERVICES
+
+    query: bool | None = None
+    """Send "0000" to 10086."""
+    cancel: list | None = None
+    """Reply to the last 0000 list with these item numbers."""
+
+
+class ServicesWriteResponse(_ServicesState, smpmsg.WriteResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_SERVICES
+
+
+class ServicesRead(ServicesReadRequest, _Metering):
+    _Response = ServicesReadResponse
+
+
+class ServicesWrite(ServicesWriteRequest, _Metering):
+    _Response = ServicesWriteResponse

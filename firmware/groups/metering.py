@@ -21,11 +21,13 @@ def _uint(request, key, default=None):
 
 
 class MeteringGroup:
-    def __init__(self, server, log, plans=None, balance=None):
+    def __init__(self, server, log, plans=None, balance=None, subscriptions=None, clock=None):
         self._server = server
         self._log = log
         self._plans = plans
         self._balance = balance
+        self._subscriptions = subscriptions
+        self._clock = clock
         handlers = {
             (m.CMD_STATUS, smp.OP_READ): self.status,
             (m.CMD_READ, smp.OP_READ): self.read,
@@ -38,6 +40,9 @@ class MeteringGroup:
         if balance is not None:
             handlers[(m.CMD_BALANCE, smp.OP_READ)] = self.balance_read
             handlers[(m.CMD_BALANCE, smp.OP_WRITE)] = self.balance_write
+        if subscriptions is not None:
+            handlers[(m.CMD_SERVICES, smp.OP_READ)] = self.services_read
+            handlers[(m.CMD_SERVICES, smp.OP_WRITE)] = self.services_write
         server.register(m.GROUP, handlers)
 
     def _identity(self):
@@ -111,3 +116,19 @@ class MeteringGroup:
         except (KeyError, ValueError) as error:
             raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "balance: %s" % error)
         return self._balance.read()
+
+    def services_read(self, request):
+        return self._subscriptions.read()
+
+    def services_write(self, request):
+        now_ms = self._clock.now_ms()
+        try:
+            if "cancel" in request:
+                self._subscriptions.cancel(request["cancel"], now_ms)
+            elif request.get("query") is True:
+                self._subscriptions.query(now_ms)
+            else:
+                raise ValueError("say query: true, or cancel: [numbers]")
+        except (TypeError, ValueError) as error:
+            raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "services: %s" % error)
+        return self._subscriptions.read()

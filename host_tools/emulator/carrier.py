@@ -40,6 +40,7 @@ from fractions import Fraction
 
 from host_tools.emulator.account import SERVICE_NUMBER, Account
 from host_tools.emulator.scenario import BITS_PER_MBIT, BYTES_PER_KB, iso_ms
+from host_tools.emulator.services import Services
 from host_tools.emulator.smsc import SMSC
 
 MINUTE_MS = 60000
@@ -99,7 +100,8 @@ class Carrier:
         self.account = None
         if scenario.account is not None:
             self.account = Account(scenario.account, self.plan.tz, self.now_ms, self._from_10086)
-            self.smsc.on_service = self._service_request
+        self.services = Services(scenario.services, self._from_10086)
+        self.smsc.on_service = self._service_request
         self._pack_end_ms = None
         self.pack_remaining = 0
         if self.plan.multi_month is not None:
@@ -165,7 +167,9 @@ class Carrier:
         self.smsc.from_carrier(SERVICE_NUMBER, self.scenario.subscriber, text, at_ms)
 
     def _service_request(self, sender, text, now_ms):
-        if sender == self.scenario.subscriber and self.account is not None:
+        if sender != self.scenario.subscriber or self.services.service_request(text, now_ms):
+            return
+        if self.account is not None:
             self.account.service_request(text, now_ms)
 
     def _next_event(self, after_ms):
@@ -307,6 +311,7 @@ class Carrier:
             }
             if self.account is not None:
                 snap["account"] = self.account.snapshot()
+            snap["services"] = self.services.snapshot()
             if self.plan.multi_month is not None:
                 snap["multi_month_remaining_bytes"] = self.pack_remaining if self._pack_active(self.now_ms) else 0
             return snap

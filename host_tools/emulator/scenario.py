@@ -126,6 +126,7 @@ class Scenario:
     faults: tuple = field(default=())
     messages: tuple = ()
     account: Account = None
+    services: tuple = ()  # (name, fen a month) of the monthly value-added services in force
 
 
 def iso_ms(ms, tz=timezone.utc):
@@ -315,6 +316,19 @@ def _account(data, start_ms):
     )
 
 
+def _services(data):
+    if not isinstance(data, list):
+        _fail("services", "must be a list")
+    out = []
+    for i, service in enumerate(data):
+        where = "services[%d]" % i
+        _object(service, where, ("name", "price_yuan"), ("name", "price_yuan"))
+        if not isinstance(service["name"], str) or not service["name"]:
+            _fail(where + ".name", "must be a service name")
+        out.append((service["name"], _fen(service["price_yuan"], where + ".price_yuan")))
+    return tuple(out)
+
+
 def _messages(data, start_ms):
     if not isinstance(data, list):
         _fail("messages", "must be a list")
@@ -333,7 +347,7 @@ def _messages(data, start_ms):
 
 def parse_scenario(data, start_ms=None):
     """Check a decoded scenario; `start_ms` is the start when the scenario names none."""
-    _object(data, "", ("start", "subscriber", "plan", "traffic", "faults", "messages", "account", "comment"), ("plan",))
+    _object(data, "", ("start", "subscriber", "plan", "traffic", "faults", "messages", "account", "services", "comment"), ("plan",))
     if "start" in data:
         start_ms = parse_time(data["start"], "start")
     elif start_ms is None:
@@ -349,6 +363,7 @@ def parse_scenario(data, start_ms=None):
         faults=_faults(data.get("faults", []), start_ms),
         messages=_messages(data.get("messages", []), start_ms),
         account=_account(data["account"], start_ms) if "account" in data else None,
+        services=_services(data.get("services", [])),
     )
 
 

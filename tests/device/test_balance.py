@@ -9,7 +9,7 @@ import flash_fixture  # first: its flash buffer is allocated while the heap is e
 import os
 
 from firmware import civil_time
-from firmware.balance import QUERY_MS, Balance
+from firmware.balance import FIRST_QUERY_MS, QUERY_MS, Balance
 from firmware.sms_outbox import Outbox
 
 SUBSCRIBER = "+8613800138000"
@@ -26,15 +26,24 @@ def _setup():
     return Balance(outbox, folder + "/balance", lambda: (SUBSCRIBER, 480)), outbox, folder
 
 
+def _taken(outbox):
+    """As if the modem had taken every queued message (the SMS centre has them)."""
+    for message in outbox.messages:
+        message["state"] = "sent"
+
+
 def _texts(outbox, to=SUBSCRIBER):
     return [m["text"] for m in outbox.messages if m["to"] == to]
 
 
 def test_asks_10086_on_a_schedule():
     balance, outbox, _folder = _setup()
-    balance.step(0)
-    balance.step(QUERY_MS - 1)
-    balance.step(QUERY_MS)
+    balance.step(0)  # installed
+    balance.step(FIRST_QUERY_MS - 1)
+    assert _texts(outbox, "10086") == []
+    balance.step(FIRST_QUERY_MS)
+    balance.step(FIRST_QUERY_MS + QUERY_MS - 1)
+    balance.step(FIRST_QUERY_MS + QUERY_MS)
     assert _texts(outbox, "10086") == ["CXYE", "CXYE"]
 
 
@@ -48,6 +57,7 @@ def test_low_balance_once_per_crossing_and_again_after_a_top_up():
     balance.on_message("10086", "", "balance", {"fen": 800})
     balance.step(2)
     assert _texts(outbox) == ["尊敬的客户,您的账户余额不足10元,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"]
+    _taken(outbox)
     balance.on_message("10086", "", "topup", {"fen": 5000, "balance": 5800})
     balance.step(3)
     assert len(_texts(outbox)) == 1
@@ -56,6 +66,24 @@ def test_low_balance_once_per_crossing_and_again_after_a_top_up():
     again.step(4)
     again.step(5)
     assert len(_texts(outbox)) == 2
+
+
+def test_a_balance_going_up_and_down_around_the_threshold_reminds_once_per_fall():
+    balance, outbox, _folder = _setup()
+    for step, fen in enumerate((1200, 990, 980, 1010, 1000, 1001, 999)):
+        balance.on_message("10086", "", "balance", {"fen": fen})
+        balance.step(step)
+        _taken(outbox)
+    assert len(_texts(outbox)) == 3  # 990, then 1000 (at the threshold), then 999
+
+
+def test_a_top_up_withdraws_a_low_balance_reminder_not_yet_sent():
+    balance, outbox, _folder = _setup()
+    balance.on_message("10086", "", "balance", {"fen": 500})
+    balance.step(0)
+    assert len(_texts(outbox)) == 1  # queued: the modem has not taken it yet
+    balance.on_message("10086", "", "topup", {"fen": 5000, "balance": 5500})
+    assert _texts(outbox) == [] and not balance.low_sent
 
 
 def test_expiry_reminder_48_hours_before_the_end_of_the_day_and_again_for_a_new_date():

@@ -28,6 +28,7 @@ def test_orders_charges_and_the_0000_list():
     kind, fields = classify("10086", text)
     assert kind == "services" and fields["items"] == [[1, "手机报", 300], [2, "彩铃", 500]]
     assert classify("10086", "您上月信息费合计8.00元。")[0] == "info_fee"
+    assert classify("10086", "您已成功退订【手机报】业务。中国移动") == ("cancelled", {"service": "手机报"})
 
 
 def test_postpaid_bill_and_payment():

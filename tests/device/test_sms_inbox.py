@@ -115,6 +115,16 @@ def test_what_came_while_off_is_swept_and_a_repeat_after_a_power_cut_is_not_reco
     run(body)
 
 
+def test_two_messages_in_the_same_second_from_the_same_sender_are_both_kept():
+    async def body(inbox, fake, sim, log, folder):
+        for name in ("手机报", "游戏包"):
+            sim.store(fake, sms_pdu.deliver_pdu("10086", "您已成功退订【%s】业务。中国移动" % name, T))
+        await _announced(inbox, inbox.modem)
+        assert [r[13]["service"] for r in log] == ["手机报", "游戏包"]
+
+    run(body)
+
+
 def test_a_part_whose_siblings_never_come_is_recorded_as_incomplete_after_a_day():
     async def body(inbox, fake, sim, log, folder):
         sim.store(fake, sms_pdu.deliver_pdu("10086", "前半段", T, concat=(4, 2, 1)))

@@ -33,12 +33,14 @@ def network(state):
         return json.load(f)
 
 
-def start_board(tmp_path, plan, traffic, *options, faults=(), start=None, messages=(), account=None):
+def start_board(tmp_path, plan, traffic, *options, faults=(), start=None, messages=(), account=None, services=()):
     """An emulated board on `plan` (scenario fields) with `traffic`; returns (state, board)."""
     scenario = {"subscriber": SUBSCRIBER, "plan": plan, "traffic": traffic, "faults": list(faults),
                 "messages": list(messages)}
     if account:
         scenario["account"] = account
+    if services:
+        scenario["services"] = list(services)
     if start:
         scenario["start"] = start
     state = tmp_path / "board"
