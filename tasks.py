@@ -42,13 +42,32 @@ def test(c, slow=False, k=None):
         raise Exit(code=result.exited)
 
 
+# The demo's world: a 30 MB plan cut at zero, 8 Mbit/s of traffic, time 20x faster:
+# the 10 MB, 5 MB and 0 MB reminders come within a few seconds.
+DEMO_SCENARIO = {
+    "subscriber": "+8613800138000",
+    "plan": {"quota_mb": 30, "cycle_day": 1, "timezone": "+08:00", "at_zero": "cut"},
+    "traffic": [{"from": "+10s", "mbps": 8}],
+}
+
+
 @task
 def demo(c):
-    """Boot the emulated board, then query it from the host as a technician would."""
+    """Boot the emulated board, let it meter until the reminders come, then query it
+    from the host as a technician would."""
+    import json
+    import shutil
+    import time
+
     from host_tools.emulator.process import EmulatorProcess
 
     state = os.path.join(ROOT, "build", "demo-board")
-    board = EmulatorProcess(state)
+    shutil.rmtree(state, ignore_errors=True)  # a fresh board each time
+    os.makedirs(state)
+    scenario = os.path.join(ROOT, "build", "demo-scenario.json")
+    with open(scenario, "w") as f:
+        json.dump(DEMO_SCENARIO, f)
+    board = EmulatorProcess(state, "--scenario", scenario, "--speed", "20")
     try:
         print("emulated board up, host link on %s (state in %s)" % (board.port, os.path.relpath(state, ROOT)))
         board.wait_ready()
@@ -56,13 +75,26 @@ def demo(c):
         for command in (["info"], ["echo", "剩余10MB: edgemeter is listening"]):
             print("\n$ edgemeter %s --port %s" % (" ".join(command), board.port))
             c.run(" ".join([edgemeter] + ["'%s'" % a for a in command] + ["--port", board.port]), pty=False)
+        print("\n... 30 MB plan, 8 Mbit/s, time 20x: waiting for the 10 / 5 / 0 MB reminders")
+        phone = os.path.join(state, "sms.jsonl")
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and _reminders(phone) < 3:
+            time.sleep(0.5)
+        print("\n$ edgemeter status --port %s" % board.port)
+        c.run(" ".join([edgemeter, "status", "--port", board.port]), pty=False)
+        print("\nthe subscriber's phone got (%s):" % os.path.relpath(phone, ROOT))
+        with open(phone, encoding="utf-8") as f:
+            for line in f:
+                message = json.loads(line)
+                print("  %s  %s" % (message["time"][:19], message["text"]))
         print("\n$ power cut (SIGKILL of the firmware) ...")
         board.power_cut()
         ledger = os.path.join(state, "ledger.sqlite")
-        for command in (["info"], ["pull", "--ledger", ledger], ["log", "--ledger", ledger]):
-            print("\n$ edgemeter %s" % " ".join(command))
-            port = [] if command[0] == "log" else ["--port", board.port]
-            c.run(" ".join([edgemeter] + command + port), pty=False)
+        for command in (["info"], ["pull", "--ledger", ledger]):
+            print("\n$ edgemeter %s --port %s" % (" ".join(command), board.port))
+            c.run(" ".join([edgemeter] + command + ["--port", board.port]), pty=False)
+        print("\n$ edgemeter log --ledger %s | tail -n 25" % ledger)
+        c.run(" ".join([edgemeter, "log", "--ledger", ledger, "|", "tail", "-n", "25"]), pty=False)
         print("\nfirmware console:\n" + board.console())
     finally:
         board.stop()
@@ -78,6 +110,14 @@ def bench(c):
     for module in (smp_link, store, pull, ledger, metering, month):
         rows += module.rows()
     print(render(rows))
+
+
+def _reminders(path):
+    try:
+        with open(path, encoding="utf-8") as f:
+            return sum("剩余" in line for line in f)
+    except FileNotFoundError:
+        return 0
 
 
 namespace = Collection(build, test, demo, bench)
