@@ -42,7 +42,7 @@ def _day_start_ms(date, tz_minutes, days_after=0):
 
 class Balance:
     def __init__(self, outbox, path, line):
-        """`line()`: (the subscriber's number or None, the plan's UTC offset in minutes)."""
+        """`line()`: (the numbers reminders go to, the plan's UTC offset in minutes)."""
         self.outbox = outbox
         self.path = path
         self._line = line
@@ -110,12 +110,16 @@ class Balance:
                 self.asked_ms = -QUERY_MS  # ask for the new balance at the next step
             self._save()
 
+    def _send(self, key, kind, recipients, text, now_ms):
+        for number in recipients:
+            self.outbox.add(key + [number], kind, number, text, now_ms)
+
     def _remind(self, now_ms):
-        subscriber, tz_minutes = self._line()
-        if not subscriber:
+        recipients, tz_minutes = self._line()
+        if not recipients:
             return
         if self.fen is not None and self.fen <= self.low_fen and not self.low_sent and not self.bill:
-            self.outbox.add(["low", self.asks, self.fen], "balance_low", subscriber, LOW_TEXT % _yuan(self.low_fen), now_ms)
+            self._send(["low", self.asks, self.fen], "balance_low", recipients, LOW_TEXT % _yuan(self.low_fen), now_ms)
             self.low_sent = True
             self._save()
         bill = self.bill
@@ -123,7 +127,7 @@ class Balance:
             if 0 < _day_start_ms(bill["due"], tz_minutes) - now_ms <= REMIND_BEFORE_DUE_MS:
                 day = int(bill["due"][8:])
                 text = DUE_TEXT % (bill["month"], _yuan(bill["fen"]), _yuan(bill["unpaid"]), day)
-                self.outbox.add(["due", bill["due"]], "bill_due", subscriber, text, now_ms)
+                self._send(["due", bill["due"]], "bill_due", recipients, text, now_ms)
                 bill["sent"] = True
                 self._save()
         if self.expires and self.expiry_sent != self.expires and not self.bill:
@@ -131,6 +135,6 @@ class Balance:
             # The balance expires at the end of that day, in the plan's time zone.
             end_ms = _day_start_ms(self.expires, tz_minutes, 1)
             if 0 < end_ms - now_ms <= REMIND_BEFORE_EXPIRY_MS:
-                self.outbox.add(["expiry", self.expires], "balance_expiry", subscriber, EXPIRY_TEXT % (month, day), now_ms)
+                self._send(["expiry", self.expires], "balance_expiry", recipients, EXPIRY_TEXT % (month, day), now_ms)
                 self.expiry_sent = self.expires
                 self._save()

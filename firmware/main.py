@@ -72,7 +72,7 @@ class Firmware:
         modem = Modem(self.board.modem_uart(), self.board.modem_power, self.board.modem_sleep_ms)
         outbox = Outbox(modem, self.record, STATE_DIR + "/outbox")
         usage = UsageService(modem, self.board.clock, self.record, STATE_DIR, None, None, outbox)
-        balance = Balance(outbox, STATE_DIR + "/balance", usage.line)
+        balance = Balance(outbox, STATE_DIR + "/balance", lambda: (usage.recipients(), usage.line()[1]))
         inbox = Inbox(modem, self.record, STATE_DIR + "/inbox")
         queries = Queries(outbox, usage, balance)
         subscriptions = Subscriptions(outbox, STATE_DIR + "/subscriptions")

@@ -22,6 +22,7 @@ from protocol import records
 
 MIN_POLL_MS = 50
 MAX_POLL_MS = 60000
+MAX_CC = 4
 RESTORE_POLL_MS = 1000  # while the modem has yet to register after a (re)boot
 PEAK_BYTES_PER_S = 6250000  # 50 Mbit/s: the fastest the line may go without warning
 
@@ -52,7 +53,8 @@ class UsageService:
         self.meter = Meter()
         self.reminders = Reminders()
         self.state_dir = state_dir
-        self._paths = {name: state_dir + "/" + name for name in ("meter", "reminders", "cycle", "plan", "subscriber", "texts")}
+        self._paths = {name: state_dir + "/" + name for name in ("meter", "reminders", "cycle", "plan", "subscriber", "texts", "cc")}
+        self.cc = []  # more numbers that get every reminder (family, the technician)
         self.texts = {}  # threshold -> the subscriber's own reminder text ("{mb}": MB left)
         self.cycle_start = None
         self.cycle_base = 0  # meter total at the start of this cycle
@@ -67,6 +69,7 @@ class UsageService:
 
     def resume(self, modem_kept_power):
         self.subscriber = store_io.get(self._paths["subscriber"]) or self.subscriber
+        self.cc = store_io.get(self._paths["cc"]) or []
         saved_plan = store_io.get(self._paths["plan"])
         if saved_plan:
             self.plan = Plan.from_dict(saved_plan)
@@ -89,12 +92,13 @@ class UsageService:
     def read(self):
         """The plan and this cycle's figures, for `edgemeter plan get` / status."""
         if self.plan is None:
-            return {"subscriber": self.subscriber, "plan": None, "total": self.meter.total}
+            return {"subscriber": self.subscriber, "cc": self.cc, "plan": None, "total": self.meter.total}
         now_ms = self.clock.now_ms()
         start, end = self.plan.bounds(now_ms)
         remaining = self.remaining(now_ms)
         return {
             "subscriber": self.subscriber,
+            "cc": self.cc,
             "plan": self.plan.as_dict(),
             "cycle_start": start // 1000,
             "cycle_end": end // 1000,
@@ -112,8 +116,18 @@ class UsageService:
     def write(self, request):
         """Set the plan (keys as Plan.as_dict); "addon": bytes records an add-on pack
         bought now, "pack": bytes with "months" a multi-month pack; "subscriber"
-        sets the number reminders go to."""
+        sets the number reminders go to (and whose queries are answered), "cc" more
+        numbers that get every reminder."""
         now_ms = self.clock.now_ms()
+        if "cc" in request:
+            cc = request["cc"]
+            if not isinstance(cc, list) or len(cc) > MAX_CC or not all(isinstance(n, str) and n for n in cc):
+                raise ValueError("cc must be a list of at most %d phone numbers" % MAX_CC)
+            store_io.put(self._paths["cc"], cc)
+            self.record(records.CONFIG_CHANGED, {8: "cc", 9: self.cc, 10: cc})
+            self.cc = cc
+            if len(request) == 1:
+                return self.read()
         if "subscriber" in request:
             number = request["subscriber"]
             if not isinstance(number, str) or not number:
@@ -189,8 +203,12 @@ class UsageService:
         return self.read()
 
     def line(self):
-        """(the number reminders go to, the plan's UTC offset in minutes)."""
+        """(the subscriber's number, the plan's UTC offset in minutes)."""
         return self.subscriber, self.plan.tz_minutes if self.plan else 480
+
+    def recipients(self):
+        """Everybody a reminder goes to: the subscriber first, then the cc numbers."""
+        return ([self.subscriber] if self.subscriber else []) + [n for n in self.cc if n != self.subscriber]
 
     def used(self):
         return self.meter.total - self.cycle_base
@@ -269,8 +287,9 @@ class UsageService:
             text = text.replace("{mb}", str(threshold // MB))
         else:
             text = default_text(threshold, self.plan.at_zero == "cut")
-        key = [self.cycle_start // 1000, threshold, self.reminders.rearmed]
-        self.outbox.add(key, threshold, self.subscriber, text, now_ms)
+        for number in self.recipients():
+            key = [self.cycle_start // 1000, threshold, self.reminders.rearmed, number]
+            self.outbox.add(key, threshold, number, text, now_ms)
         self.reminders.mark_sent(threshold)
         store_io.put(self._paths["reminders"], self.reminders.as_dict())
 

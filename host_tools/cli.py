@@ -261,6 +261,8 @@ def _print_plan(state, as_json):
         return
     plan = state.get("plan")
     print("subscriber  %s" % (state.get("subscriber") or "-"))
+    if state.get("cc"):
+        print("cc          %s" % ", ".join(state["cc"]))
     if not plan:
         print("plan        none set (edgemeter plan set --quota-mb N ...)")
         print("metered     %.2f MB in all" % (state["total"] / MB))
@@ -298,12 +300,14 @@ def do_plan(args):
             write.update(pack=int(args.pack_mb * MB), months=args.months)
         if args.subscriber:
             write["subscriber"] = args.subscriber
+        if args.cc is not None:
+            write["cc"] = [number for number in args.cc if number]
         if args.thresholds_mb:
             write["thresholds"] = [int(float(mb) * MB) for mb in args.thresholds_mb.split(",")]
         if args.text:
             write["texts"] = _reminder_texts(args.text)
         if not write:
-            raise CommandError("plan set needs --quota-mb, --addon-mb, --pack-mb, --subscriber, --thresholds-mb or --text")
+            raise CommandError("plan set needs --quota-mb, --addon-mb, --pack-mb, --subscriber, --cc, --thresholds-mb or --text")
     _print_plan(asyncio.run(_plan(_port(args), PlanWrite(**write) if write else None)), args.json)
 
 
@@ -338,6 +342,8 @@ def _plan_parser(sub):
     p.add_argument("--pack-mb", type=float, help="record a multi-month pack bought now")
     p.add_argument("--months", type=int, default=3, help="cycles the --pack-mb pack lasts (default 3: quarterly)")
     p.add_argument("--subscriber", help="the number reminders are sent to")
+    p.add_argument("--cc", action="append", metavar="NUMBER",
+                   help="another number that gets every reminder (repeatable, at most 4; --cc '' clears)")
     p.add_argument("--thresholds-mb", help="reminders at these MB left, e.g. 20,10,5,0 (default 10,5,0)")
     p.add_argument("--text", action="append", metavar="MB=TEXT",
                    help="one's own reminder text for a threshold; {mb} is the MB left (repeatable)")

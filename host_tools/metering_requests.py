@@ -112,6 +112,7 @@ class _PlanState:
     """The plan and this cycle's figures (see protocol/SPEC.md); cycle fields only with a plan."""
 
     subscriber: str | None = None
+    cc: list | None = None
     plan: dict | None = None
     total: int
     cycle_start: int | None = None
@@ -154,6 +155,8 @@ class PlanWriteRequest(smpmsg.WriteRequest):
     months: int | None = None
     subscriber: str | None = None
     """The number reminders are sent to."""
+    cc: list | None = None
+    """More numbers (at most 4) that get every reminder."""
     thresholds: list | None = None
     """Reminder thresholds, bytes of data left (default 10 MB, 5 MB, 0)."""
     texts: dict | None = None

@@ -23,7 +23,7 @@ def _setup():
     folder = flash_fixture.fresh_dir("state", 512, 32)
     os.mkdir(folder)
     outbox = Outbox(None, lambda rtype, fields: None, folder + "/outbox")  # add() needs no modem
-    return Balance(outbox, folder + "/balance", lambda: (SUBSCRIBER, 480)), outbox, folder
+    return Balance(outbox, folder + "/balance", lambda: ([SUBSCRIBER], 480)), outbox, folder
 
 
 def _taken(outbox):
@@ -62,7 +62,7 @@ def test_low_balance_once_per_crossing_and_again_after_a_top_up():
     balance.step(3)
     assert len(_texts(outbox)) == 1
     balance.on_message("10086", "", "balance", {"fen": 950})
-    again = Balance(outbox, folder + "/balance", lambda: (SUBSCRIBER, 480))  # after a power cut
+    again = Balance(outbox, folder + "/balance", lambda: ([SUBSCRIBER], 480))  # after a power cut
     again.step(4)
     again.step(5)
     assert len(_texts(outbox)) == 2

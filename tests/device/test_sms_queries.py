@@ -30,7 +30,7 @@ def _setup():
     record = lambda rtype, fields: None  # noqa: E731
     outbox = Outbox(None, record, folder + "/outbox")
     usage = UsageService(None, Clock(), record, folder, None, SUBSCRIBER, outbox)
-    balance = Balance(outbox, folder + "/balance", usage.line)
+    balance = Balance(outbox, folder + "/balance", lambda: (usage.recipients(), 480))
     return Queries(outbox, usage, balance), usage, balance, outbox
 
 

@@ -214,6 +214,23 @@ def test_own_thresholds_and_a_long_text_go_out_as_concatenated_parts():
     run(body)
 
 
+def test_reminders_also_go_to_the_cc_numbers_once_each():
+    async def body(service, line, clock, log):
+        service.write({"quota": 20 * MB, "at_zero": "warn"})
+        service.write({"cc": ["+8613900000001", SUBSCRIBER, "+8613900000002"]})
+        await _use(service, line, clock, 11 * MB)  # 9 MB left: the 10 MB reminder
+        to = [sms_pdu.decode_submit(p.decode())["to"] for p in line.fake.payloads]
+        assert to == [SUBSCRIBER, "+8613900000001", "+8613900000002"]
+        try:
+            service.write({"cc": ["1", "2", "3", "4", "5"]})
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("five cc numbers taken")
+
+    run(body)
+
+
 def test_the_plan_and_reminder_states_survive_a_reboot():
     async def body(service, line, clock, log):
         service.write({"quota": 20 * MB, "at_zero": "cut", "subscriber": SUBSCRIBER})

@@ -19,6 +19,8 @@ def test_plan_set_get_survives_a_power_cut(emulator, capsys):
 
     state = _json(capsys, "plan", "set", "--port", emulator.port, "--addon-mb", "500", "--json")
     assert state["quota"] == 600 * MB
+    state = _json(capsys, "plan", "set", "--port", emulator.port, "--cc", "+8613900000001", "--cc", "+8613900000002", "--json")
+    assert state["cc"] == ["+8613900000001", "+8613900000002"]
     state = _json(capsys, "plan", "set", "--port", emulator.port, "--quota-mb", "30", "--cycle-day", "15",
                   "--at-zero", "warn", "--json")
     assert state["plan"]["quota"] == 30 * MB and state["plan"]["cycle_day"] == 15
@@ -26,7 +28,7 @@ def test_plan_set_get_survives_a_power_cut(emulator, capsys):
 
     emulator.power_cut()
     after = _json(capsys, "plan", "get", "--port", emulator.port, "--json")
-    assert after["plan"] == state["plan"]
+    assert after["plan"] == state["plan"] and after["cc"] == ["+8613900000001", "+8613900000002"]
 
 
 def test_a_bad_plan_is_refused_in_one_line(emulator, capsys):
