@@ -13,6 +13,8 @@ The poll interval shrinks with the data left to the next threshold (see
 line far from any threshold is polled rarely.
 """
 
+import gc
+
 from firmware import store_io
 from firmware.meter import Meter
 from firmware.modem import ModemError
@@ -66,6 +68,7 @@ class UsageService:
         self._session_fresh = False  # it has just been (re)made: poll soon
         self._last_usage = (0, 0)
         self._poked = False
+        self.faults = 0  # polls that failed on something other than the modem
 
     def resume(self, modem_kept_power):
         self.subscriber = store_io.get(self._paths["subscriber"]) or self.subscriber
@@ -329,32 +332,43 @@ class UsageService:
         while True:
             now_ms = self.clock.now_ms()
             try:
-                moved = await self.step(now_ms)
-                elapsed = max(now_ms - last_ms, 1)
-                self.rate_bps = moved * 1000 // elapsed
-            except ModemError:
-                self.rate_bps = 0  # the driver recovers the modem after repeated timeouts
+                interval = await self._poll(now_ms, last_ms, interval)
+            except Exception as error:  # a bug or a full heap must not end metering for good
+                self.faults += 1
+                print("metering: poll failed:", repr(error))
+                gc.collect()
+                interval = RESTORE_POLL_MS
             last_ms = now_ms
-            # Ease out: at most double the last wait, and start again from the
-            # shortest once the session is (re)made, so a new session's rate is
-            # learnt before the device relaxes.
-            longest = MIN_POLL_MS if self._session_fresh else 2 * interval
-            self._session_fresh = False
-            interval = min(poll_interval_ms(self._distance(now_ms), self.rate_bps), longest)
-            if not self._session_ok:
-                interval = min(interval, RESTORE_POLL_MS)
-            coming = 0
-            if self.rate_bps > 0:
-                # A power cut loses what was counted since the last checkpoint plus
-                # what the modem counted since this reading (its counters die with
-                # it): poll often enough that the latter fits the budget, and save
-                # now if both together may not by the next reading.
-                interval = min(interval, max(MIN_POLL_MS, self.meter.budget_bytes * 1000 // self.rate_bps))
-                coming = self.rate_bps * interval // 1000
-            if self.meter.checkpoint_due(now_ms, coming):
-                self._checkpoint(now_ms)
             # Poll start to poll start: the time a poll takes comes off the wait.
             await self._wait(interval - (self.clock.now_ms() - now_ms))
+
+    async def _poll(self, now_ms, last_ms, interval):
+        """One round of the loop: read and decide, save if due; returns the next interval."""
+        try:
+            moved = await self.step(now_ms)
+            elapsed = max(now_ms - last_ms, 1)
+            self.rate_bps = moved * 1000 // elapsed
+        except ModemError:
+            self.rate_bps = 0  # the driver recovers the modem after repeated timeouts
+        # Ease out: at most double the last wait, and start again from the
+        # shortest once the session is (re)made, so a new session's rate is
+        # learnt before the device relaxes.
+        longest = MIN_POLL_MS if self._session_fresh else 2 * interval
+        self._session_fresh = False
+        interval = min(poll_interval_ms(self._distance(now_ms), self.rate_bps), longest)
+        if not self._session_ok:
+            interval = min(interval, RESTORE_POLL_MS)
+        coming = 0
+        if self.rate_bps > 0:
+            # A power cut loses what was counted since the last checkpoint plus
+            # what the modem counted since this reading (its counters die with
+            # it): poll often enough that the latter fits the budget, and save
+            # now if both together may not by the next reading.
+            interval = min(interval, max(MIN_POLL_MS, self.meter.budget_bytes * 1000 // self.rate_bps))
+            coming = self.rate_bps * interval // 1000
+        if self.meter.checkpoint_due(now_ms, coming):
+            self._checkpoint(now_ms)
+        return interval
 
     async def _wait(self, ms):
         """Sleep `ms`, or less if a plan change asks for a poll now (`poke`)."""

@@ -21,6 +21,7 @@ class FileFlash(BlockDevice):
         self.writes = 0
         self.erases = 0
         self.bytes_written = 0
+        self._blank = b"\xff" * block_size  # allocated once: an erase must not need the heap
         self._wear = None
         if wear_path is not None:
             try:
@@ -33,9 +34,8 @@ class FileFlash(BlockDevice):
             self._file = open(path, "r+b")
         except OSError:
             self._file = open(path, "w+b")
-            erased = b"\xff" * block_size
             for _ in range(blocks):
-                self._file.write(erased)
+                self._file.write(self._blank)
             self._file.flush()
 
     def readblocks(self, block, buf, offset=0):
@@ -53,7 +53,7 @@ class FileFlash(BlockDevice):
 
     def erase(self, block):
         self._file.seek(block * self.block_size)
-        self._file.write(b"\xff" * self.block_size)
+        self._file.write(self._blank)
         self._file.flush()
         self.erases += 1
         if self._wear is not None:
