@@ -101,7 +101,7 @@ class Balance:
             if fen is not None:
                 if fen > self.low_fen:
                     self.low_sent = False  # above the threshold again: armed
-                    self.outbox.withdraw("balance_low", 0)  # one still queued is no longer true
+                    self.outbox.withdraw("balance_low")  # one still queued is no longer true
                 self.fen = fen
             expires = fields.get("expires")
             if expires and expires != self.expires:

@@ -57,7 +57,7 @@ class Outbox:
         self._save()
         return True
 
-    def withdraw(self, kind, now_ms):
+    def withdraw(self, kind):
         """Drop the queued (not yet accepted) messages of `kind`: they are no longer
         true (a top-up came before the low-balance reminder could go). Returns how many."""
         gone = [m for m in self.messages if m["kind"] == kind and m["state"] == QUEUED]

@@ -68,6 +68,15 @@ def device_state(port, capsys, *command):
     return json.loads(capsys.readouterr().out)
 
 
+def pulled_records(port, tmp_path, capsys, rtype):
+    """`edgemeter pull` into a ledger, then `edgemeter log --json`: the records of this type."""
+    ledger = str(tmp_path / "ledger.sqlite")
+    assert cli.main(["pull", "--port", port, "--ledger", ledger]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    assert cli.main(["log", "--ledger", ledger, "--json"]) == 0
+    return [r for r in json.loads(capsys.readouterr().out) if r["type"] == rtype]
+
+
 def assert_reminders(messages, *mb_left):
     """The SMS texts are reminders for these MB left, in this order, all to the subscriber."""
     texts = [m["text"] for m in messages]

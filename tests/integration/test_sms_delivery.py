@@ -1,7 +1,6 @@
 """Reminders reach the phone: tracked by status reports while the phone is off,
 delivered once when it is back, and long texts arrive whole (concatenated SMS)."""
 
-import json
 
 from subscriber_view import (
     ONE_MB_A_SECOND,
@@ -9,6 +8,7 @@ from subscriber_view import (
     assert_reminders,
     device_state,
     network,
+    pulled_records,
     sms,
     start_board,
     wait_for,
@@ -21,12 +21,8 @@ from protocol import sms_pdu
 
 def _records(port, tmp_path, capsys, rtype):
     """The device's records of this type about data reminders (not its balance queries)."""
-    ledger = str(tmp_path / "ledger.sqlite")
-    assert cli.main(["pull", "--port", port, "--ledger", ledger]) == 0, capsys.readouterr().err
-    capsys.readouterr()
-    assert cli.main(["log", "--ledger", ledger, "--json"]) == 0
-    records = json.loads(capsys.readouterr().out)
-    return [r for r in records if r["type"] == rtype and isinstance(r["fields"].get("kind"), int)]
+    records = pulled_records(port, tmp_path, capsys, rtype)
+    return [r for r in records if isinstance(r["fields"].get("kind"), int)]
 
 
 def test_reminders_sent_while_the_phone_is_off_arrive_once_when_it_is_back(tmp_path, capsys):

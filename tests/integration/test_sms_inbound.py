@@ -1,22 +1,15 @@
 """The carrier's messages reach the device: read, classified, recorded, deleted —
 more of them than the SIM holds, and those that came while the board was off."""
 
-import json
 import os
 import signal
 import time
 
-from subscriber_view import SUBSCRIBER, sms, start_board, wait_for
-
-from host_tools import cli
+from subscriber_view import SUBSCRIBER, pulled_records, sms, start_board, wait_for
 
 
 def _received(port, tmp_path, capsys):
-    ledger = str(tmp_path / "ledger.sqlite")
-    assert cli.main(["pull", "--port", port, "--ledger", ledger]) == 0, capsys.readouterr().err
-    capsys.readouterr()
-    assert cli.main(["log", "--ledger", ledger, "--json"]) == 0
-    return [r["fields"] for r in json.loads(capsys.readouterr().out) if r["type"] == "sms_received"]
+    return [r["fields"] for r in pulled_records(port, tmp_path, capsys, "sms_received")]
 
 
 def test_every_carrier_message_is_recorded_and_the_sim_never_fills(tmp_path, capsys):
