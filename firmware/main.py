@@ -74,11 +74,11 @@ class Firmware:
         usage = UsageService(modem, self.board.clock, self.record, STATE_DIR, None, None, outbox)
         balance = Balance(outbox, STATE_DIR + "/balance", lambda: (usage.recipients(), usage.line()[1]))
         inbox = Inbox(modem, self.record, STATE_DIR + "/inbox")
-        queries = Queries(outbox, usage, balance)
+        queries = Queries(outbox, usage, balance, STATE_DIR + "/queries")
         subscriptions = Subscriptions(outbox, STATE_DIR + "/subscriptions")
         messaging = Messaging(modem, self.board.clock, outbox, inbox, balance, queries, subscriptions)
         usage.resume(modem_kept_power)
-        MeteringGroup(self.smp, self.log, usage, balance, subscriptions, self.board.clock)
+        MeteringGroup(self.smp, self.log, usage, balance, subscriptions, self.board.clock, queries)
         self.board.led(True)
         print(
             "edgemeter %s booted (%s), flash %s, log epoch %d head %d%s"

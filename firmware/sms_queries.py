@@ -1,15 +1,20 @@
 """Asking the device by SMS: the subscriber texts a query word, the device answers.
 
 Only the subscriber's own number is answered (anyone else's message is only
-recorded, by the inbox). Query words are configurable; by default the carrier's
-own: "CXLL" (查询流量, data left) and "CXYE" (查询余额, balance). A word in any
-case, surrounded by blanks, counts.
+recorded, by the inbox). Query words are configurable (SMP CONFIG "sms_words",
+kept in a small state file); by default the carrier's own: "CXLL" (查询流量,
+data left) and "CXYE" (查询余额, balance). A word in any case, surrounded by
+blanks, counts.
 """
 
-from firmware import civil_time
+from firmware import civil_time, store_io
 from firmware.plan import MB
+from protocol import records
 
 DEFAULT_WORDS = {"CXLL": "data", "CXYE": "balance"}
+ANSWERS = ("data", "balance")
+MAX_WORDS = 8
+MAX_WORD_LENGTH = 16
 
 
 def _mb(n):
@@ -21,13 +26,33 @@ def _date(seconds):
     return "%d月%d日" % (month, day)
 
 
+def checked_words(words):
+    """The words map in canonical form (upper case); ValueError says what is wrong."""
+    if not isinstance(words, dict) or not 0 < len(words) <= MAX_WORDS:
+        raise ValueError("sms_words: a map of 1 to %d words to %s" % (MAX_WORDS, " or ".join(ANSWERS)))
+    checked = {}
+    for word, what in words.items():
+        if not isinstance(word, str) or not 0 < len(word) <= MAX_WORD_LENGTH or word.split() != [word]:
+            raise ValueError("sms_words: %r is not one word of 1 to %d characters" % (word, MAX_WORD_LENGTH))
+        if what not in ANSWERS:
+            raise ValueError("sms_words: %s must answer %s, not %r" % (word, " or ".join(ANSWERS), what))
+        checked[word.upper()] = what
+    return checked
+
+
 class Queries:
-    def __init__(self, outbox, usage, balance, words=None):
+    def __init__(self, outbox, usage, balance, path):
         self.outbox = outbox
         self.usage = usage
         self.balance = balance
-        self.words = words or DEFAULT_WORDS
+        self.path = path
+        self.words = store_io.get(path) or DEFAULT_WORDS
         self.answered = 0
+
+    def set_words(self, words):
+        old, self.words = self.words, checked_words(words)
+        store_io.put(self.path, self.words)
+        self.usage.record(records.CONFIG_CHANGED, {8: "sms_words", 9: old, 10: self.words})
 
     def on_message(self, sender, text, kind, fields, now_ms):
         subscriber, tz_minutes = self.usage.line()

@@ -469,6 +469,58 @@ def _services_parser(sub):
     return p
 
 
+def _sms_words(text):
+    """'CXLL=data,YE=balance' as the device's sms_words map."""
+    words = {}
+    for pair in text.split(","):
+        word, equals, what = pair.strip().partition("=")
+        if not equals or not word or what not in ("data", "balance"):
+            raise CommandError("sms_words wants WORD=data or WORD=balance, comma separated, got %r" % pair)
+        words[word] = what
+    return words
+
+
+CONFIG_SETTINGS = {"sms_words": _sms_words}
+
+
+def do_config(args):
+    from host_tools.metering_requests import ConfigRead, ConfigWrite
+
+    if args.action == "set":
+        if args.key not in CONFIG_SETTINGS or args.value is None:
+            raise CommandError("config set wants one of %s and a value" % ", ".join(CONFIG_SETTINGS))
+        request = ConfigWrite(**{args.key: CONFIG_SETTINGS[args.key](args.value)})
+    else:
+        request = ConfigRead()
+    state = asyncio.run(_plan(_port(args), request))
+    if args.key and args.key not in state:
+        raise CommandError("no setting %r; the device has %s" % (args.key, ", ".join(sorted(state))))
+    shown = {args.key: state[args.key]} if args.key else state
+    if args.json:
+        print(json.dumps(shown, ensure_ascii=False))
+        return
+    for key, value in sorted(shown.items()):
+        if key == "sms_words":
+            value = ",".join("%s=%s" % pair for pair in sorted(value.items()))
+        print("%-11s %s" % (key, value))
+
+
+def _config_parser(sub):
+    p = sub.add_parser(
+        "config",
+        help="read or change device settings (sms_words: what the subscriber may text the device)",
+        epilog="examples: edgemeter config get --port /dev/ttyUSB0\n"
+        "          edgemeter config set --port /dev/ttyUSB0 sms_words CXLL=data,CXYE=balance,LL=data",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", choices=("get", "set"))
+    p.add_argument("key", nargs="?", help="setting name: %s" % ", ".join(CONFIG_SETTINGS))
+    p.add_argument("value", nargs="?", help="new value (set)")
+    _add_port(p)
+    _add_json(p)
+    return p
+
+
 def do_snooze(args):
     from host_tools.metering_requests import Snooze
 
@@ -568,6 +620,7 @@ COMMANDS = {
     "snooze": (do_snooze, _snooze_parser),
     "balance": (do_balance, _balance_parser),
     "services": (do_services, _services_parser),
+    "config": (do_config, _config_parser),
     "log": (do_log, _log_parser),
     "emulate": (do_emulate, _emulate_parser),
 }

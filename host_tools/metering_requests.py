@@ -272,3 +272,40 @@ class ServicesRead(ServicesReadRequest, _Metering):
 
 class ServicesWrite(ServicesWriteRequest, _Metering):
     _Response = ServicesWriteResponse
+
+
+class _ConfigState:
+    """Device settings by name (see protocol/SPEC.md)."""
+
+    sms_words: dict
+    """Query word -> "data" or "balance"."""
+
+
+class ConfigReadRequest(smpmsg.ReadRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_CONFIG
+
+
+class ConfigReadResponse(_ConfigState, smpmsg.ReadResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_CONFIG
+
+
+class ConfigWriteRequest(smpmsg.WriteRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_CONFIG
+
+    sms_words: dict | None = None
+
+
+class ConfigWriteResponse(_ConfigState, smpmsg.WriteResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_CONFIG
+
+
+class ConfigRead(ConfigReadRequest, _Metering):
+    _Response = ConfigReadResponse
+
+
+class ConfigWrite(ConfigWriteRequest, _Metering):
+    _Response = ConfigWriteResponse

@@ -11,7 +11,8 @@ maps, are specified in protocol/SPEC.md:
 - 3 PLAN (read/write): the data plan the device meters against;
 - 4 SNOOZE (write): let data run past 0 MB for the rest of the cycle, or stop;
 - 5 BALANCE (read/write): the prepaid balance as last heard, the low-balance threshold;
-- 6 SERVICES (read/write): the subscription ledger; "0000" and cancellations through 10086.
+- 6 SERVICES (read/write): the subscription ledger; "0000" and cancellations through 10086;
+- 7 CONFIG (read/write): device settings by name (today "sms_words").
 """
 
 GROUP = 64
@@ -23,6 +24,7 @@ CMD_PLAN = 3
 CMD_SNOOZE = 4
 CMD_BALANCE = 5
 CMD_SERVICES = 6
+CMD_CONFIG = 7
 
 # Group error codes (version 2 "err": {"group": 64, "rc": ...}).
 ERR_OK = 0

@@ -21,13 +21,14 @@ def _uint(request, key, default=None):
 
 
 class MeteringGroup:
-    def __init__(self, server, log, plans=None, balance=None, subscriptions=None, clock=None):
+    def __init__(self, server, log, plans=None, balance=None, subscriptions=None, clock=None, queries=None):
         self._server = server
         self._log = log
         self._plans = plans
         self._balance = balance
         self._subscriptions = subscriptions
         self._clock = clock
+        self._queries = queries
         handlers = {
             (m.CMD_STATUS, smp.OP_READ): self.status,
             (m.CMD_READ, smp.OP_READ): self.read,
@@ -43,6 +44,9 @@ class MeteringGroup:
         if subscriptions is not None:
             handlers[(m.CMD_SERVICES, smp.OP_READ)] = self.services_read
             handlers[(m.CMD_SERVICES, smp.OP_WRITE)] = self.services_write
+        if queries is not None:
+            handlers[(m.CMD_CONFIG, smp.OP_READ)] = self.config_read
+            handlers[(m.CMD_CONFIG, smp.OP_WRITE)] = self.config_write
         server.register(m.GROUP, handlers)
 
     def _identity(self):
@@ -132,3 +136,17 @@ class MeteringGroup:
         except (TypeError, ValueError) as error:
             raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "services: %s" % error)
         return self._subscriptions.read()
+
+    def config_read(self, request):
+        return {"sms_words": self._queries.words}
+
+    def config_write(self, request):
+        unknown = [key for key in request if key != "sms_words"]
+        if unknown:
+            raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "config: no setting %s" % ", ".join(unknown))
+        try:
+            if "sms_words" in request:
+                self._queries.set_words(request["sms_words"])
+        except ValueError as error:
+            raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, str(error))
+        return self.config_read(request)

@@ -213,7 +213,7 @@ class Carrier:
                     changed = True
                 while self._messages and self._messages[0].at_ms <= self.now_ms:
                     message = self._messages.pop(0)
-                    self.smsc.from_carrier(message.sender, self.scenario.subscriber, message.text, message.at_ms)
+                    self.smsc.from_carrier(message.sender, self.scenario.subscriber, message.text, message.at_ms, message.damaged)
                     changed = True
             changed = self.smsc.advance(self.now_ms) or changed
             if changed or self.now_ms - self._written_ms >= self.refresh_ms:

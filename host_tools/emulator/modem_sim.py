@@ -31,7 +31,7 @@ import traceback
 import tty
 from fractions import Fraction
 
-from host_tools.emulator.scenario import iso_ms
+from host_tools.emulator.scenario import SIM_SLOTS, iso_ms
 from host_tools.emulator.smsc import DEFAULT_VALIDITY_MS as VALIDITY_MS
 from host_tools.emulator.smsc import Part
 from protocol import sms_pdu
@@ -55,7 +55,6 @@ CMS_TEXT = {  # 3GPP TS 27.005 §3.2.5
     331: "no network service",
 }
 MAX_CHARS = {"GSM": 160, "IRA": 160, "UCS2": 70}  # one SMS in text mode
-SIM_SLOTS = 20  # messages the SIM's storage ("SM") holds
 STAT_UNREAD, STAT_READ = 0, 1
 _LINE_MAX = 1024
 _OUT_MAX = 65536
@@ -94,7 +93,11 @@ class SimulatedModem:
         self.boots = 0
         self.failures = []  # tracebacks of handler bugs (answered with ERROR)
         self.message_ref = 0  # TP-MR: kept on the SIM, survives power cycles
-        self.storage = {}  # SIM message storage: index -> [stat, PDU hex]; survives power cycles
+        # SIM message storage: index -> [stat, PDU hex]; survives power cycles
+        self.storage = {
+            index: [STAT_READ if read else STAT_UNREAD, self._pdu(m.sender, m.text, m.at_ms, None, m.damaged)]
+            for index, (m, read) in enumerate(carrier.scenario.sim, 1)
+        }
         now = clock()
         self._faults = [f for f in carrier.scenario.faults if f.kind == "modem_reset" and f.at_ms >= now]
         self._out = bytearray()
@@ -445,12 +448,14 @@ class SimulatedModem:
         while queue and len(self.storage) < SIM_SLOTS:
             part = queue.pop(0)
             index = min(set(range(1, SIM_SLOTS + 1)) - set(self.storage))
-            pdu = sms_pdu.deliver_pdu(part.sender, part.text, part.submitted_ms // 1000,
-                                      self.carrier.tz_quarters, part.concat)
-            self.storage[index] = [STAT_UNREAD, pdu]
+            self.storage[index] = [STAT_UNREAD, self._pdu(part.sender, part.text, part.submitted_ms, part.concat, part.damaged)]
             self._log(now, "--", "SMS from %s stored at %d" % (part.sender, index))
             if self.cnmi[1] == 1:
                 self._send(('\r\n+CMTI: "SM",%d\r\n' % index).encode())
+
+    def _pdu(self, sender, text, sent_ms, concat=None, damaged=False):
+        pdu = sms_pdu.deliver_pdu(sender, text, sent_ms // 1000, self.carrier.tz_quarters, concat)
+        return pdu[: len(pdu) // 2 & ~1] if damaged else pdu  # cut off mid user data
 
     def _index(self, arg):
         if not (arg or "").strip().isdigit() or not 1 <= int(arg) <= SIM_SLOTS:

@@ -31,6 +31,7 @@ BITS_PER_MBIT = 1000000
 
 AT_ZERO_MODES = ("cut", "warn")  # the device's setting: stop data at 0 MB, or only warn
 FAULT_KINDS = ("modem_reset", "phone_off")
+SIM_SLOTS = 20  # messages the SIM's storage ("SM") holds
 
 DEFAULT_SCENARIO = {
     "subscriber": "+8613800138000",
@@ -102,6 +103,7 @@ class Message:
     at_ms: int
     sender: str
     text: str
+    damaged: bool = False  # the modem stores it with its end cut off, as a radio error leaves it
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ class Scenario:
     messages: tuple = ()
     account: Account = None
     services: tuple = ()  # (name, fen a month) of the monthly value-added services in force
+    sim: tuple = ()  # (Message, read) already on the SIM at start (at_ms: when it was sent)
 
 
 def iso_ms(ms, tz=timezone.utc):
@@ -335,19 +338,44 @@ def _messages(data, start_ms):
     out = []
     for i, message in enumerate(data):
         where = "messages[%d]" % i
-        _object(message, where, ("at", "from", "text"), ("at", "text"))
-        sender = message.get("from", "10086")
-        if not isinstance(sender, str) or not sender or len(sender) > 20:
-            _fail(where + ".from", "must be a sender number or name, got %s" % _show(sender))
-        if not isinstance(message["text"], str) or not message["text"]:
-            _fail(where + ".text", "must be a non-empty string")
-        out.append(Message(parse_time(message["at"], where + ".at", start_ms), sender, message["text"]))
+        _object(message, where, ("at", "from", "text", "damaged"), ("at", "text"))
+        out.append(_message(message, where, start_ms))
     return tuple(sorted(out, key=lambda m: m.at_ms))
+
+
+def _flag(message, key, where):
+    value = message.get(key, False)
+    if not isinstance(value, bool):
+        _fail(where + "." + key, "must be true or false, got %s" % _show(value))
+    return value
+
+
+def _message(message, where, start_ms):
+    sender = message.get("from", "10086")
+    if not isinstance(sender, str) or not sender or len(sender) > 20:
+        _fail(where + ".from", "must be a sender number or name, got %s" % _show(sender))
+    if not isinstance(message["text"], str) or not message["text"]:
+        _fail(where + ".text", "must be a non-empty string")
+    return Message(parse_time(message["at"], where + ".at", start_ms), sender, message["text"], _flag(message, "damaged", where))
+
+
+def _sim(data, start_ms):
+    """Messages on the SIM before the device starts (a SIM out of a phone): (Message, read)."""
+    if not isinstance(data, list) or len(data) > SIM_SLOTS:
+        _fail("sim", "must be a list of at most %d messages" % SIM_SLOTS)
+    out = []
+    for i, message in enumerate(data):
+        where = "sim[%d]" % i
+        _object(message, where, ("at", "from", "text", "read", "damaged"), ("text",))
+        if isinstance(message["text"], str) and len(message["text"]) > 70:
+            _fail(where + ".text", "must fit one SMS (70 characters)")
+        out.append((_message(dict(message, at=message.get("at", "+0s")), where, start_ms), _flag(message, "read", where)))
+    return tuple(out)
 
 
 def parse_scenario(data, start_ms=None):
     """Check a decoded scenario; `start_ms` is the start when the scenario names none."""
-    _object(data, "", ("start", "subscriber", "plan", "traffic", "faults", "messages", "account", "services", "comment"), ("plan",))
+    _object(data, "", ("start", "subscriber", "plan", "traffic", "faults", "messages", "account", "services", "sim", "comment"), ("plan",))
     if "start" in data:
         start_ms = parse_time(data["start"], "start")
     elif start_ms is None:
@@ -364,6 +392,7 @@ def parse_scenario(data, start_ms=None):
         messages=_messages(data.get("messages", []), start_ms),
         account=_account(data["account"], start_ms) if "account" in data else None,
         services=_services(data.get("services", [])),
+        sim=_sim(data.get("sim", []), start_ms),
     )
 
 

@@ -45,6 +45,7 @@ class Part:
         self.submitted_ms = submitted_ms
         self.expires_ms = submitted_ms + validity_ms
         self.busy_reported = False
+        self.damaged = False
 
 
 class SMSC:
@@ -87,13 +88,15 @@ class SMSC:
                 changed = True
         return changed
 
-    def from_carrier(self, sender, to, text, now_ms):
-        """The carrier sends `text` (cut into concatenated parts if long)."""
+    def from_carrier(self, sender, to, text, now_ms, damaged=False):
+        """The carrier sends `text` (cut into concatenated parts if long); `damaged`
+        parts reach the SIM with their end cut off."""
         pieces = sms_pdu.split_text(text)
         self._carrier_ref = (self._carrier_ref + 1) % 256
         for seq, piece in enumerate(pieces, 1):
             concat = (self._carrier_ref, len(pieces), seq) if len(pieces) > 1 else None
             part = Part(sender, to, 0, piece, concat, False, now_ms, DEFAULT_VALIDITY_MS)
+            part.damaged = damaged
             if to == self.sim_number:
                 self.for_sim.append(part)
             self.submit(part)

@@ -14,6 +14,7 @@ from firmware.plan import MB
 from firmware.sms_outbox import Outbox
 from firmware.sms_queries import Queries
 from firmware.usage_service import UsageService
+from protocol import records
 
 SUBSCRIBER = "+8613800138000"
 NOW = civil_time.parse_utc_ms("2026-12-10T12:00:00+08:00")
@@ -24,14 +25,15 @@ class Clock:
         return NOW
 
 
-def _setup():
-    folder = flash_fixture.fresh_dir("state", 512, 32)
-    os.mkdir(folder)
-    record = lambda rtype, fields: None  # noqa: E731
+def _setup(folder=None, log=None):
+    if folder is None:
+        folder = flash_fixture.fresh_dir("state", 512, 32)
+        os.mkdir(folder)
+    record = lambda rtype, fields: log.append((rtype, fields)) if log is not None else None  # noqa: E731
     outbox = Outbox(None, record, folder + "/outbox")
     usage = UsageService(None, Clock(), record, folder, None, SUBSCRIBER, outbox)
     balance = Balance(outbox, folder + "/balance", lambda: (usage.recipients(), 480))
-    return Queries(outbox, usage, balance), usage, balance, outbox
+    return Queries(outbox, usage, balance, folder + "/queries"), usage, balance, outbox
 
 
 def _replies(outbox):
@@ -54,6 +56,34 @@ def test_balance_as_last_heard():
     balance.on_message("10086", "", "balance", {"fen": 1250, "expires": "2026-12-20"})
     queries.on_message(SUBSCRIBER, "CXYE", "raw", {}, NOW + 1)
     assert _replies(outbox) == ["尚未查到账户余额，请稍后再试。【edgemeter】", "您的账户余额为12.50元，有效期至2026-12-20。【edgemeter】"]
+
+
+def test_query_words_are_configurable_and_survive_a_restart():
+    log = []
+    queries, usage, balance, outbox = _setup(log=log)
+    queries.set_words({"ll": "data", "余额": "balance"})
+    assert log[-1] == (records.CONFIG_CHANGED, {8: "sms_words", 9: {"CXLL": "data", "CXYE": "balance"}, 10: {"LL": "data", "余额": "balance"}})
+    folder = queries.path.rsplit("/", 1)[0]
+    queries, usage, balance, outbox = _setup(folder)
+    usage.write({"quota": 100 * MB, "cycle_day": 1})
+    assert not queries.on_message(SUBSCRIBER, "CXLL", "raw", {}, NOW)
+    assert queries.on_message(SUBSCRIBER, "Ll", "raw", {}, NOW)
+    assert queries.on_message(SUBSCRIBER, "余额", "raw", {}, NOW)
+    replies = _replies(outbox)
+    assert len(replies) == 2 and replies[0].startswith("您本月套餐剩余流量100.00MB") and replies[1].startswith("尚未查到账户余额")
+
+
+def test_bad_query_words_are_refused_and_change_nothing():
+    queries, usage, balance, outbox = _setup()
+    for bad in ({}, {"CX LL": "data"}, {"CXLL": "weather"}, {"": "data"}, {"X" * 17: "data"}, {1: "data"}, ["CXLL"],
+                dict(("W%d" % i, "data") for i in range(9))):
+        try:
+            queries.set_words(bad)
+        except ValueError:
+            pass
+        else:
+            raise AssertionError("accepted %r" % (bad,))
+    assert queries.words == {"CXLL": "data", "CXYE": "balance"}
 
 
 if __name__ == "__main__":

@@ -33,16 +33,11 @@ def network(state):
         return json.load(f)
 
 
-def start_board(tmp_path, plan, traffic, *options, faults=(), start=None, messages=(), account=None, services=()):
-    """An emulated board on `plan` (scenario fields) with `traffic`; returns (state, board)."""
-    scenario = {"subscriber": SUBSCRIBER, "plan": plan, "traffic": traffic, "faults": list(faults),
-                "messages": list(messages)}
-    if account:
-        scenario["account"] = account
-    if services:
-        scenario["services"] = list(services)
-    if start:
-        scenario["start"] = start
+def start_board(tmp_path, plan, traffic, *options, **fields):
+    """An emulated board on `plan` (scenario fields) with `traffic` and more scenario
+    fields (faults, start, messages, account, services, sim); returns (state, board)."""
+    scenario = {"subscriber": SUBSCRIBER, "plan": plan, "traffic": traffic}
+    scenario.update((key, value) for key, value in fields.items() if value)
     state = tmp_path / "board"
     return state, EmulatorProcess(state, "--scenario", scenario_file(tmp_path, scenario), *options)
 
