@@ -19,6 +19,7 @@ Money is integer fen. State lives in one small file (store_io).
 """
 
 from firmware import civil_time, store_io
+from protocol.money import yuan
 
 QUERY_MS = 6 * 3600 * 1000
 FIRST_QUERY_MS = 10 * 60 * 1000  # after installation: the line settles first
@@ -28,10 +29,6 @@ SERVICE_NUMBER = "10086"
 LOW_TEXT = "尊敬的客户,您的账户余额不足%s元,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"
 DUE_TEXT = "尊敬的客户:您%d月通信消费%s元,尚有%s元未缴。为不影响您的正常通信,请您在本月%d日前交清费用。谢谢。中国移动"
 EXPIRY_TEXT = "尊敬的客户,您的账户余额将于%d月%d日到有效期,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"
-
-
-def _yuan(fen):
-    return "%d" % (fen // 100) if fen % 100 == 0 else "%d.%02d" % (fen // 100, fen % 100)
 
 
 def _day_start_ms(date, tz_minutes, days_after=0):
@@ -119,14 +116,14 @@ class Balance:
         if not recipients:
             return
         if self.fen is not None and self.fen <= self.low_fen and not self.low_sent and not self.bill:
-            self._send(["low", self.asks, self.fen], "balance_low", recipients, LOW_TEXT % _yuan(self.low_fen), now_ms)
+            self._send(["low", self.asks, self.fen], "balance_low", recipients, LOW_TEXT % yuan(self.low_fen, short=True), now_ms)
             self.low_sent = True
             self._save()
         bill = self.bill
         if bill and not bill["sent"] and bill["unpaid"] > 0:
             if 0 < _day_start_ms(bill["due"], tz_minutes) - now_ms <= REMIND_BEFORE_DUE_MS:
                 day = int(bill["due"][8:])
-                text = DUE_TEXT % (bill["month"], _yuan(bill["fen"]), _yuan(bill["unpaid"]), day)
+                text = DUE_TEXT % (bill["month"], yuan(bill["fen"], short=True), yuan(bill["unpaid"], short=True), day)
                 self._send(["due", bill["due"]], "bill_due", recipients, text, now_ms)
                 bill["sent"] = True
                 self._save()

@@ -21,6 +21,8 @@ kinds and fields:
 - "raw": anything else, or a sender that is not a service number.
 """
 
+from protocol import money
+
 SERVICE_NUMBERS = ("10086",)
 
 
@@ -32,10 +34,11 @@ def fen(text, after=0):
         while start > 0 and (text[start - 1].isdigit() or text[start - 1] == "."):
             start -= 1
         number = text[start:end]
-        if number and number[0].isdigit() and number.count(".") <= 1:
-            yuan, _dot, cents = number.partition(".")
-            if len(cents) <= 2:
-                return int(yuan) * 100 + int((cents + "00")[:2]), end + 1
+        if number and number[0].isdigit():
+            try:
+                return money.fen_of_yuan(number), end + 1
+            except ValueError:
+                pass  # "1.2.3元" or three decimals: not an amount
         end = text.find("元", end + 1)
     return None, -1
 

@@ -18,6 +18,7 @@ import time
 from host_tools import __version__
 from host_tools.device import Device, DeviceError
 from host_tools.ledger import LedgerError
+from protocol import money
 
 EXIT_ERROR = 1
 EXIT_INTERRUPTED = 130
@@ -368,10 +369,13 @@ def _status_parser(sub):
 
 def _fen_of_yuan(text):
     """'10' or '9.50' yuan as integer fen, exactly (no float)."""
-    whole, _dot, cents = text.strip().partition(".")
-    if not whole.isdigit() or not (cents == "" or (cents.isdigit() and len(cents) <= 2)):
+    try:
+        fen = money.fen_of_yuan(text)
+    except ValueError:
+        fen = -1
+    if fen < 0:
         raise CommandError("--low-yuan wants an amount like 10 or 9.50, got %r" % text)
-    return int(whole) * 100 + int((cents + "00")[:2])
+    return fen
 
 
 def do_balance(args):
@@ -521,6 +525,94 @@ def _config_parser(sub):
     return p
 
 
+def _ledger_device(ledger, wanted):
+    devices = sorted({row[0] for row in ledger.devices()})
+    if wanted:
+        if wanted not in devices:
+            raise CommandError("no device %s in the ledger (it has: %s)" % (wanted, ", ".join(devices) or "none"))
+        return wanted
+    if len(devices) != 1:
+        raise CommandError("the ledger holds %s: say which with --device" % (", ".join(devices) if devices else "no device"))
+    return devices[0]
+
+
+def _tolerances(pairs):
+    tolerances = {}
+    for pair in pairs or ():
+        key, equals, value = pair.partition("=")
+        if not equals or not value.isdigit():
+            raise CommandError("--tolerance wants KEY=N (a whole number), got %r" % pair)
+        tolerances[key] = int(value)
+    return tolerances
+
+
+def do_reconcile(args):
+    import datetime
+
+    from host_tools import claim, reconcile
+    from host_tools.bill import BillError
+    from host_tools.device_evidence import DeviceEvidence
+    from host_tools.ledger import Ledger
+
+    if not os.path.exists(args.ledger):
+        raise CommandError("no ledger at %s: pull the device's records first with edgemeter pull" % args.ledger)
+    try:
+        today = datetime.date.fromisoformat(args.today) if args.today else datetime.date.today()
+    except ValueError:
+        raise CommandError("--today wants YYYY-MM-DD, got %r" % args.today) from None
+    agreement = None
+    if args.agreement:
+        try:
+            with open(args.agreement, encoding="utf-8") as f:
+                agreement = json.load(f)
+        except (OSError, ValueError) as error:
+            raise CommandError("agreement %s: %s" % (args.agreement, error)) from None
+    try:
+        with Ledger(args.ledger, create=False) as ledger:
+            device = _ledger_device(ledger, args.device)
+            evidence = DeviceEvidence(ledger.records(device=device))
+        report = reconcile.reconcile(args.bill, evidence, args.account, today, agreement, _tolerances(args.tolerance))
+    except (BillError, reconcile.ReconcileError, LedgerError) as error:
+        raise CommandError(str(error)) from None
+    tz = datetime.timezone(datetime.timedelta(minutes=evidence.tz_minutes))
+    filed = datetime.datetime.combine(today, datetime.datetime.now(tz).time().replace(microsecond=0), tz)
+    claim.add_claim(report, filed, device)
+    if args.csv:
+        claim.write_csv(report, args.csv)
+    if args.html:
+        from host_tools import claim_html
+
+        with open(args.html, "w", encoding="utf-8") as f:
+            f.write(claim_html.render(report))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(claim.table(report))
+
+
+def _reconcile_parser(sub):
+    p = sub.add_parser(
+        "reconcile",
+        help="check the carrier's itemised bills against the device's records: overcharges and double refunds",
+        epilog="examples: edgemeter reconcile --ledger field.sqlite --bill bill-2026-11.csv --account prepaid\n"
+        "          edgemeter reconcile --ledger field.sqlite --bill 11.csv --bill 10.csv --account postpaid \\\n"
+        "              --agreement contract.json --html claim.html --csv findings.csv\n"
+        "bill formats, the agreement file and the rules: docs/bill-formats.md, docs/reconcile.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--ledger", required=True, help="SQLite ledger file written by edgemeter pull")
+    p.add_argument("--bill", required=True, action="append", help="an itemised bill (CSV, UTF-8 or GB18030); repeat for more months")
+    p.add_argument("--account", required=True, choices=("prepaid", "postpaid"), help="how refunds are paid")
+    p.add_argument("--device", help="device id, when the ledger holds several")
+    p.add_argument("--agreement", help="JSON: agreed tariffs, plan fee, promised discounts (default: the carrier's standard prices)")
+    p.add_argument("--today", help="YYYY-MM-DD the claim is made (default today): sets the 5-month bill window")
+    p.add_argument("--tolerance", action="append", metavar="KEY=N", help="override a tolerance, e.g. data_relative_ppm=500")
+    p.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with the claim text")
+    _add_json(p)
+    return p
+
+
 def do_snooze(args):
     from host_tools.metering_requests import Snooze
 
@@ -622,6 +714,7 @@ COMMANDS = {
     "services": (do_services, _services_parser),
     "config": (do_config, _config_parser),
     "log": (do_log, _log_parser),
+    "reconcile": (do_reconcile, _reconcile_parser),
     "emulate": (do_emulate, _emulate_parser),
 }
 

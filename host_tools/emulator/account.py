@@ -11,13 +11,11 @@ device's reader (firmware/carrier_sms.py) knows.
 
 from datetime import datetime, timedelta
 
+from protocol.money import yuan
+
 SERVICE_NUMBER = "10086"
 TOPUP_VALIDITY_DAYS = 90
 DAY_MS = 86400 * 1000
-
-
-def yuan(fen):
-    return "%d.%02d" % (fen // 100, fen % 100)
 
 
 class Account:

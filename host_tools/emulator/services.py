@@ -6,7 +6,7 @@ by its own message. The wording is the carrier's, as the device's reader
 (firmware/carrier_sms.py) knows it. Prices are integer fen.
 """
 
-from host_tools.emulator.account import yuan
+from protocol.money import yuan
 
 LIST_VALID_MS = 24 * 3600 * 1000
 

@@ -1,0 +1,94 @@
+"""A reconciliation report as the technician and the subscriber read it: table, CSV, claim text.
+
+The claim text is what the subscriber files with the carrier (10086, or in a
+shop): each qualifying finding, the double refund it is owed under 收费误差,
+双倍返还, how it is to be paid, and the 48-hour first-reply promise with its
+deadline counted from the filing time. The HTML page is host_tools/claim_html.py.
+"""
+
+import csv
+import datetime
+
+from host_tools.reconcile import PAYMENT, REPLY_HOURS
+from protocol.money import yuan
+
+
+def add_claim(report, filed, device):
+    """Put the device id and the claim (text, filed, reply_due) into the report; returns it."""
+    due = filed + datetime.timedelta(hours=REPLY_HOURS)
+    report["device"] = device
+    report["claim"] = {"text": claim_text(report, device, filed, due), "filed": filed.isoformat(timespec="seconds"),
+                       "reply_due": due.isoformat(timespec="seconds")}
+    return report
+
+
+def claim_text(report, device, filed, due):
+    qualifying = [f for f in report["findings"] if not f["excluded"] and f["overcharged_fen"]]
+    lines = [
+        "致中国移动客户服务中心 / To China Mobile customer service:",
+        "",
+        "根据贵公司“收费误差，双倍返还”的服务承诺，本人对 %s 的话费清单提出以下收费误差，"
+        "请按多收金额的两倍返还。" % "、".join(report["months"]),
+        "Under your promise 'billing error, double refund', I claim the overcharges below on the itemised "
+        "bills of %s and ask for twice each overcharge back." % ", ".join(report["months"]),
+        "",
+    ]
+    for f in qualifying:
+        lines.append("%d. [%s] %s: %s" % (f["id"], f["month"], f["item"], f["explanation"]))
+        lines.append("   多收 overcharged %s 元, 返还 refund %s 元 (清单 bill lines: %s%s)" % (
+            yuan(f["overcharged_fen"]), yuan(f["refund_fen"]), ", ".join(f["evidence"]["bill_lines"][:5]),
+            " …" if len(f["evidence"]["bill_lines"]) > 5 or f["evidence"]["more_bill_lines"] else ""))
+    if not qualifying:
+        lines.append("No overcharge qualifies for a refund. / 未发现可返还的收费误差。")
+    lines += [
+        "",
+        "合计 Total: 多收 overcharged %s 元, 应返还 refund %s 元。" % (yuan(report["total_overcharged_fen"]), yuan(report["total_refund_fen"])),
+        "返还方式 Payment: %s; 如需现金仅限多收部分 %s 元，双倍部分不付现金 (cash only on request, never for the doubled part)."
+        % (_payment(report), yuan(report["total_overcharged_fen"])),
+        "证据 Evidence: edgemeter device %s, records as pulled into the ledger; bills %s." % (device, ", ".join(report["bills"])),
+        "",
+        "提交时间 Filed: %s. 请于48小时内（%s 前）首次答复。" % (filed.isoformat(timespec="minutes"), due.isoformat(timespec="minutes")),
+        "A first reply is due within %d hours, by %s." % (REPLY_HOURS, due.isoformat(timespec="minutes")),
+    ]
+    return "\n".join(lines)
+
+
+def _payment(report):
+    return "预付费: 充值到账户或等值充值卡" if report["account"] == "prepaid" else "后付费: 充值、充值卡或下月话费中抵扣"
+
+
+def table(report):
+    """Fixed-width text: one line per finding, then the totals."""
+    header = ("#", "month", "item", "category", "excluded", "overcharged", "refund")
+    rows = [header]
+    for f in report["findings"]:
+        rows.append((str(f["id"]), f["month"], f["item"], f["category"], f["excluded"] or "-",
+                     yuan(f["overcharged_fen"]), yuan(f["refund_fen"])))
+    widths = [max(len(r[i]) for r in rows) for i in range(len(header))]
+    out = ["  ".join(c.rjust(w) if i >= 5 else c.ljust(w) for i, (c, w) in enumerate(zip(r, widths))).rstrip() for r in rows]
+    if not report["findings"]:
+        out.append("no discrepancies")
+    out += [
+        "",
+        "overcharged %s yuan, refund %s yuan (paid as %s); excluded %s yuan" % (
+            yuan(report["total_overcharged_fen"]), yuan(report["total_refund_fen"]), PAYMENT[report["account"]],
+            yuan(report["total_excluded_fen"])),
+        "tolerances: " + ", ".join("%s=%s" % kv for kv in sorted(report["tolerances"].items())),
+    ]
+    return "\n".join(out)
+
+
+CSV_COLUMNS = ("id", "month", "item", "category", "excluded", "overcharged_fen", "refund_fen", "payment",
+               "cash_max_fen", "bill_lines", "ledger_seqs", "explanation")
+
+
+def write_csv(report, path):
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(CSV_COLUMNS)
+        for finding in report["findings"]:
+            evidence = finding["evidence"]
+            row = dict(finding, bill_lines=" ".join(evidence["bill_lines"]),
+                       ledger_seqs=" ".join(str(s) for s in evidence["ledger_seqs"]))
+            writer.writerow([row[c] if row[c] is not None else "" for c in CSV_COLUMNS])
+        writer.writerow(["total", "", "", "", "", report["total_overcharged_fen"], report["total_refund_fen"], "", "", "", "", ""])

@@ -1,0 +1,111 @@
+"""What one device's records in the ledger say about a line, day by day, for reconciliation.
+
+The device metered every byte of the line's data (USAGE records: the bytes
+since the previous record), knows when it was running, when it cut data, which
+SMS it sent, and what 10086 told it about value-added services (orders, 二次确认,
+charge notices, cancellations). Days are the plan's local days ("YYYY-MM-DD"),
+as the carrier's bill prints them.
+
+Coverage: the device watched the line from its first record to its last,
+except while it was off. A power cut leaves a gap from its last record before
+the cut to the BOOT after it; a day with a gap longer than GAP_ALLOWED_S is not
+covered (what the line did then is outside the device's evidence).
+"""
+
+import datetime
+
+PLAN_TZ_MINUTES = 480  # China Mobile's bills and plans run on Beijing time
+GAP_ALLOWED_S = 3600
+POWER_LOSS = 3  # BOOT reason (protocol/records.py BOOT_REASONS)
+
+
+def _seconds(iso):
+    return int(datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp())
+
+
+class DeviceEvidence:
+    """Built from `ledger.records(device)`; see the attributes set in __init__."""
+
+    def __init__(self, records):
+        self.tz_minutes = PLAN_TZ_MINUTES
+        self.day_bytes = {}  # day -> bytes metered (up + down)
+        self.day_seqs = {}  # day -> [seq, ...] of the USAGE records
+        self.day_cuts = {}  # day -> power cuts and modem resets (each may lose up to one checkpoint)
+        self.day_sms = {}  # day -> SMS parts the device sent (reminders, answers, queries)
+        self.day_gaps = {}  # day -> seconds of the day the device was off
+        self.cut_seqs = {}  # day -> seq of BOOT / MODEM_RESET records
+        self.first_s = self.last_s = None
+        self.quota = {}  # "YYYY-MM" -> (quota bytes of that cycle, seq), from the cycle's rollover
+        self.plan_quota = None  # (bytes, seq): the plan as last configured
+        self.services = {}  # service -> {"ordered", "confirmed", "price", "charge_notice", "cancelled": (seconds, seq)}
+        self.records = 0
+        previous_s = None
+        for record in records:
+            self._take(record, previous_s)
+            previous_s = _seconds(record["time"])
+
+    def day(self, seconds):
+        return datetime.datetime.fromtimestamp(seconds + self.tz_minutes * 60, datetime.timezone.utc).strftime("%Y-%m-%d")
+
+    def _take(self, record, previous_s):
+        self.records += 1
+        seconds = _seconds(record["time"])
+        kind, fields, seq = record["type"], record["fields"], record["seq"]
+        if self.first_s is None:
+            self.first_s = seconds
+        self.last_s = max(self.last_s or seconds, seconds)
+        day = self.day(seconds)
+        if kind == "usage":
+            self.day_bytes[day] = self.day_bytes.get(day, 0) + fields["up_bytes"] + fields["down_bytes"]
+            self.day_seqs.setdefault(day, []).append(seq)
+        elif kind in ("boot", "modem_reset") and previous_s is not None:
+            self.day_cuts[day] = self.day_cuts.get(day, 0) + 1
+            self.cut_seqs.setdefault(day, []).append(seq)
+            if kind == "boot" and fields.get("reason") == POWER_LOSS:
+                self._gap(previous_s, seconds)
+        elif kind == "config_changed" and fields.get("key") == "plan":
+            plan = fields.get("new") or {}
+            self.tz_minutes = plan.get("tz", self.tz_minutes)
+            if plan.get("quota") is not None:
+                self.plan_quota = (plan["quota"], seq)
+        elif kind == "cycle_rollover":
+            # The cycle that just ended: its month is the local month of the day before.
+            self.quota[self.day(seconds - 1)[:7]] = (fields["quota_bytes"], seq)
+        elif kind == "reminder_sent":  # every SMS the device sends, one record a try
+            parts = fields.get("message_ref")
+            self.day_sms[day] = self.day_sms.get(day, 0) + (len(parts) if isinstance(parts, list) else 1)
+        elif kind == "sms_received":
+            self._service_event(fields, seconds, seq)
+
+    def _gap(self, start_s, end_s):
+        """The device was off from start_s to end_s: count the seconds on each day."""
+        while start_s < end_s:
+            day = self.day(start_s)
+            local = datetime.datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=datetime.timezone.utc)
+            day_end = int(local.timestamp()) - self.tz_minutes * 60 + 86400
+            step = min(end_s, day_end)
+            self.day_gaps[day] = self.day_gaps.get(day, 0) + step - start_s
+            start_s = step
+
+    def _service_event(self, fields, seconds, seq):
+        facts = fields.get("fields") or {}
+        name = facts.get("service")
+        event = {"order_request": "ordered", "order_confirmed": "confirmed", "charge_notice": "charge_notice",
+                 "cancelled": "cancelled"}.get(fields.get("kind"))
+        if not event or not name:
+            return
+        service = self.services.setdefault(name, {})
+        if event == "cancelled" or event not in service:
+            service[event] = (seconds, seq)
+        if event == "confirmed" and facts.get("price") is not None:
+            service["price"] = facts["price"]
+
+    def covered(self, day):
+        """True if the device watched the line the whole of this local day (but for short cuts)."""
+        if self.first_s is None or not self.day(self.first_s) < day < self.day(self.last_s):
+            return False
+        return self.day_gaps.get(day, 0) <= GAP_ALLOWED_S
+
+    def month_quota(self, month):
+        """(bytes, seq) of the plan quota for a calendar month, or None if the device never knew one."""
+        return self.quota.get(month) or self.plan_quota
