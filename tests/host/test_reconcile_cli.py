@@ -25,7 +25,7 @@ def _planted(tmp_path):
 def test_json_csv_and_table(tmp_path, capsys):
     ledger, bill = _ledger(tmp_path), _planted(tmp_path)
     argv = ["reconcile", "--ledger", ledger, "--bill", bill, "--account", "postpaid", "--today", "2026-12-20"]
-    assert cli.main(argv + ["--json", "--csv", str(tmp_path / "f.csv")]) == 0
+    assert cli.main(argv + ["--json", "--csv", str(tmp_path / "f.csv"), "--html", str(tmp_path / "r.html")]) == 0
     report = json.loads(capsys.readouterr().out)
     (finding,) = report["findings"]
     assert {k: finding[k] for k in ("category", "excluded", "overcharged_fen", "refund_fen")} == {
@@ -37,6 +37,8 @@ def test_json_csv_and_table(tmp_path, capsys):
     with open(tmp_path / "f.csv", encoding="utf-8") as f:
         rows = list(csv.DictReader(f))
     assert rows[0]["refund_fen"] == "420" and rows[-1]["id"] == "total" and rows[-1]["refund_fen"] == "420"
+    page = (tmp_path / "r.html").read_text(encoding="utf-8")  # rendered in Chromium by test_claim_html
+    assert 'id="total-refund">4.20 元<' in page and report["claim"]["reply_due"][:16] in page
     assert cli.main(argv) == 0
     table = capsys.readouterr().out
     assert "tariff_not_as_agreed" in table and "refund 4.20 yuan" in table
