@@ -648,7 +648,27 @@ def _parse_start(text):
     return int(moment.timestamp() * 1000)
 
 
+def _emulated_bill(args):
+    import re
+
+    from host_tools.emulator.bill_writer import BillWriter
+    from host_tools.emulator.scenario import ScenarioError
+
+    if not args.month or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+        raise CommandError("emulate bill wants --month YYYY-MM, got %r" % args.month)
+    try:
+        writer = BillWriter(args.state)
+    except ScenarioError as error:
+        raise CommandError("%s: no emulated board ran there? (%s)" % (args.state, error)) from None
+    if args.agreement:
+        with open(args.agreement, "w", encoding="utf-8") as f:
+            json.dump(writer.agreement(), f, ensure_ascii=False, indent=1)
+    sys.stdout.write(writer.carrier_export(args.month) if args.format == "carrier" else writer.english_csv(args.month))
+
+
 def do_emulate(args):
+    if args.action == "bill":
+        return _emulated_bill(args)
     from host_tools.emulator.board_runner import BoardRunner
 
     if args.speed <= 0:
@@ -689,9 +709,13 @@ def do_emulate(args):
 def _emulate_parser(sub):
     p = sub.add_parser(
         "emulate",
-        help="run the firmware on the emulated board (MicroPython unix port)",
-        epilog="example: edgemeter emulate --state /tmp/board1 --speed 60",
+        help="run the firmware on the emulated board (MicroPython unix port); print its carrier's bill",
+        epilog="examples: edgemeter emulate --state /tmp/board1 --speed 60 --scenario month.json\n"
+        "          edgemeter emulate bill --state /tmp/board1 --month 2026-11 --agreement contract.json > bill.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    p.add_argument("action", nargs="?", choices=("run", "bill"), default="run",
+                   help="run the board (default), or print the simulated carrier's itemised bill for --month")
     p.add_argument("--state", required=True, help="directory for the board's flash image and files")
     p.add_argument("--speed", type=float, default=1.0, help="simulated time runs N times faster (default 1)")
     p.add_argument("--start", help="simulated start time, ISO 8601 (default: now)")
@@ -700,6 +724,10 @@ def _emulate_parser(sub):
     p.add_argument(
         "--power-on-delay", type=float, default=1.0, help="seconds before power returns after a cut (default 1)"
     )
+    p.add_argument("--month", help="bill: the month, YYYY-MM")
+    p.add_argument("--format", choices=("carrier", "csv"), default="carrier",
+                   help="bill: the carrier's export with Chinese headers (default) or our English CSV")
+    p.add_argument("--agreement", help="bill: also write the agreed tariffs as JSON for edgemeter reconcile")
     return p
 
 

@@ -38,6 +38,7 @@ class DeviceEvidence:
         self.quota = {}  # "YYYY-MM" -> (quota bytes of that cycle, seq), from the cycle's rollover
         self.plan_quota = None  # (bytes, seq): the plan as last configured
         self.services = {}  # service -> {"ordered", "confirmed", "price", "charge_notice", "cancelled": (seconds, seq)}
+        self.listings = []  # (seconds, seq, {service names}) of 10086's answers to "0000"
         self.records = 0
         previous_s = None
         for record in records:
@@ -89,6 +90,9 @@ class DeviceEvidence:
 
     def _service_event(self, fields, seconds, seq):
         facts = fields.get("fields") or {}
+        if fields.get("kind") == "services":
+            self.listings.append((seconds, seq, {item[1] for item in facts.get("items") or ()}))
+            return
         name = facts.get("service")
         event = {"order_request": "ordered", "order_confirmed": "confirmed", "charge_notice": "charge_notice",
                  "cancelled": "cancelled"}.get(fields.get("kind"))
@@ -105,6 +109,18 @@ class DeviceEvidence:
         if self.first_s is None or not self.day(self.first_s) < day < self.day(self.last_s):
             return False
         return self.day_gaps.get(day, 0) <= GAP_ALLOWED_S
+
+    def unlisted(self, name, seconds):
+        """(seconds, seq) of the last "0000" list before `seconds` that did not show `name`
+        (with no order confirmed after it), or None: the carrier's own word that the
+        service was not subscribed then."""
+        confirmed = self.services.get(name, {}).get("confirmed")
+        for at, seq, names in reversed(self.listings):
+            if at <= seconds:
+                if name in names or (confirmed and confirmed[0] >= at):
+                    return None
+                return at, seq
+        return None
 
     def month_quota(self, month):
         """(bytes, seq) of the plan quota for a calendar month, or None if the device never knew one."""

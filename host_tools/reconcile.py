@@ -276,14 +276,20 @@ class Reconciliation:
         start_s = self._local_seconds(row.start)
         cancelled = ledger.get("cancelled")
         if "confirmed" not in ledger:
-            why = "charged for %s, never confirmed by the subscriber (no 二次确认 on record)" % name
+            unlisted = self.evidence.unlisted(name, start_s)
+            if "ordered" in ledger:
+                why = "charged for %s: 10086 asked for the order's confirmation (二次确认) and none was given" % name
+            elif unlisted:
+                why = "charged for %s, which 10086's own 0000 list did not show and was never ordered since" % name
+            else:
+                return  # ordered before the device watched the line: no evidence either way
             self._row_finding(row, "never_happened", row.charge_fen, "service " + name, why, excluded)
         elif cancelled and cancelled[0] <= start_s:
             late = self._months_after(cancelled[0], 5) < self.today.isoformat()
             excluded = excluded or ("claimed_over_five_months_after_cancelling" if late else None)
             why = "charged for %s after it was cancelled (退订成功 on record)" % name
             self._row_finding(row, "never_happened", row.charge_fen, "service " + name, why, excluded)
-        elif first and not (ledger.get("charge_notice") and ledger["charge_notice"][0] <= start_s):
+        elif first and ledger["confirmed"][0] <= start_s and not (ledger.get("charge_notice") and ledger["charge_notice"][0] <= start_s):
             why = "first deduction for %s without the charge reminder (扣费提醒) that lets the subscriber cancel first" % name
             self._row_finding(row, "never_happened", row.charge_fen, "service " + name, why, excluded)
         elif ledger.get("price") is not None and row.charge_fen > ledger["price"]:
@@ -325,14 +331,16 @@ class Reconciliation:
                 continue
             finding_key, over, row_where = found
             finding = self.findings[finding_key]
-            finding.overcharged_fen -= over
-            finding.rows -= 1
-            if row_where in finding.lines:
-                finding.lines.remove(row_where)
+            moved = min(fen, over)  # a reversal may take back part of the overcharge only
+            finding.overcharged_fen -= moved
+            if moved == over:
+                finding.rows -= 1
+                if row_where in finding.lines:
+                    finding.lines.remove(row_where)
             month, item, category, _excluded = finding_key
             corrected = self._finding(month, item, category, "corrected_before_charging",
                                       "charged and reversed in the same bill: corrected before charging")
-            corrected.add(over, row_where)
+            corrected.add(moved, row_where)
             corrected.lines.append(where)
             if finding.rows == 0:
                 del self.findings[finding_key]
@@ -372,7 +380,9 @@ class Reconciliation:
     def _volume_finding(self, day, excess, fen):
         billed, rows, _domestic, roaming_only, lines = self._days[day]
         device = self.evidence.day_bytes.get(day, 0)
-        category = "never_happened" if device == 0 else "metering_error"
+        # Nothing but what a checkpoint just after midnight carries over: no usage that day.
+        nothing = device <= self.tolerances["data_slack_per_day_kb"] * KB
+        category = "never_happened" if nothing else "metering_error"
         excluded = self._excluded_by_date(day)
         if not self.evidence.covered(day):
             excluded = excluded or "subscriber_own_doing"

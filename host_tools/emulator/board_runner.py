@@ -26,7 +26,7 @@ from host_tools import micropython_vm
 from host_tools.emulator.carrier import Carrier
 from host_tools.emulator.modem_sim import SimulatedModem
 from host_tools.emulator.ptylink import PtyLink
-from host_tools.emulator.scenario import load_scenario
+from host_tools.emulator.scenario import load_scenario, scenario_source
 
 BOOT_SCRIPT = os.path.join(micropython_vm.REPO, "board", "emulated", "boot.py")
 BOARD_JSON = os.path.join(micropython_vm.REPO, "board", "emulated", "board.json")
@@ -54,6 +54,8 @@ class BoardRunner:
         self.modem_link = PtyLink()
         self.scenario = load_scenario(scenario, start_ms=self.sim_start_ms)
         self.sim_start_ms = self.scenario.start_ms
+        with open(self.path("scenario.json"), "w", encoding="utf-8") as f:
+            json.dump(scenario_source(scenario, self.sim_start_ms), f, ensure_ascii=False, indent=1)
         self.carrier = Carrier(self.scenario, self.state_dir, now_ms=self.sim_start_ms)
         self.modem = SimulatedModem(
             self.carrier, self.modem_link.host_path, self.path("modem-power"), self.sim_now_ms,

@@ -28,7 +28,9 @@ Files in `state_dir` (times ISO 8601 in the plan's time zone):
 - `sms.jsonl`: every SMS the subscriber's phone shows, one `{"time", "from", "to",
   "text", "parts"}` a line (smsc.py: store and forward, reassembly, reports);
 - `cdr.jsonl`: one line per billed session record
-  `{"start", "end", "bytes", "billed_bytes", "cycle_start", "partial"}`.
+  `{"start", "end", "bytes", "billed_bytes", "cycle_start", "partial", "days"}`,
+  `days` the exact bytes of each local day the record spans (the itemised bill's
+  rows, bill_writer.py).
 """
 
 import calendar
@@ -44,6 +46,7 @@ from host_tools.emulator.services import Services
 from host_tools.emulator.smsc import SMSC
 
 MINUTE_MS = 60000
+DAY_MS = 24 * 60 * MINUTE_MS
 _BYTES_PER_MS_PER_MBPS = Fraction(BITS_PER_MBIT, 8 * 1000)
 _EPOCH = datetime(1970, 1, 1)
 
@@ -91,6 +94,7 @@ class Carrier:
         self.session = False
         self.session_start_ms = None
         self.session_cycle_bytes = Fraction(0)  # the open session's bytes in this cycle
+        self.session_days = {}  # the same bytes by local day (YYYY-MM-DD), for the itemised bill
         self.session_bytes = Fraction(0)  # the open session's bytes since it came up
         self.billed_bytes = 0  # this cycle's closed records, each rounded up to 1 KB
         self.carried = Fraction(0)  # every byte ever carried, exact
@@ -162,6 +166,14 @@ class Carrier:
         self.session_cycle_bytes += got
         self.session_bytes += got
         self.carried += got
+        while a < b:  # split at local midnights
+            local_ms = a + self.plan.utc_offset_min * MINUTE_MS
+            day_end = a - local_ms % DAY_MS + DAY_MS
+            day = self._iso(a)[:10]
+            part = got if b <= day_end else self._offered(a, day_end)
+            self.session_days[day] = self.session_days.get(day, 0) + part
+            got -= part
+            a = day_end
 
     def _from_10086(self, text, at_ms):
         self.smsc.from_carrier(SERVICE_NUMBER, self.scenario.subscriber, text, at_ms)
@@ -232,10 +244,12 @@ class Carrier:
             "billed_bytes": billed,
             "cycle_start": self._iso(self.cycle_start_ms),
             "partial": partial,
+            "days": {day: int(n) for day, n in sorted(self.session_days.items()) if n},
         }
         with open(os.path.join(self.state_dir, "cdr.jsonl"), "a", encoding="utf-8") as f:
             f.write(json.dumps(record) + "\n")
         self.session_cycle_bytes = Fraction(0)
+        self.session_days = {}
 
     def session_up(self, now_ms=None):
         """The data session comes up (at `now_ms`, else at the carrier's time)."""
@@ -247,6 +261,7 @@ class Carrier:
             self.session = True
             self.session_start_ms = self.now_ms
             self.session_cycle_bytes = Fraction(0)
+            self.session_days = {}
             self.session_bytes = Fraction(0)
             self._write()
 

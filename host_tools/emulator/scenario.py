@@ -25,6 +25,8 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
+from protocol import money
+
 BYTES_PER_MB = 1024 * 1024
 BYTES_PER_KB = 1024
 BITS_PER_MBIT = 1000000
@@ -120,6 +122,16 @@ class Account:
 
 
 @dataclass(frozen=True)
+class Billing:
+    """What the carrier agreed to charge, and the errors its itemised bill will carry."""
+
+    plan_fee_fen: int = 0
+    fen_per_mb: int = 29
+    discounts: tuple = ()  # (first month, last month, percent off the plan fee), months "YYYY-MM"
+    errors: tuple = ()  # (kind, day "YYYY-MM-DD" or None, amount: bytes or fen or fen per MB)
+
+
+@dataclass(frozen=True)
 class Scenario:
     start_ms: int
     subscriber: str
@@ -130,6 +142,7 @@ class Scenario:
     account: Account = None
     services: tuple = ()  # (name, fen a month) of the monthly value-added services in force
     sim: tuple = ()  # (Message, read) already on the SIM at start (at_ms: when it was sent)
+    billing: Billing = Billing()
 
 
 def iso_ms(ms, tz=timezone.utc):
@@ -280,7 +293,12 @@ def _faults(data, start_ms):
 
 
 def _fen(value, where):
-    """Yuan (a number with at most two decimals) as integer fen, exactly."""
+    """Yuan (a number or a string with at most two decimals) as integer fen, exactly."""
+    if isinstance(value, str):
+        try:
+            return money.fen_of_yuan(value)
+        except ValueError:
+            _fail(where, "must be yuan with at most two decimals, got %s" % _show(value))
     amount = _number(value, where) * 100
     if amount.denominator != 1:
         _fail(where, "must have at most two decimals (fen), got %s" % _show(value))
@@ -373,9 +391,61 @@ def _sim(data, start_ms):
     return tuple(out)
 
 
+# Billing errors the carrier's bill can carry: kind -> (needs a day, the amount's field).
+BILLING_ERRORS = {
+    "extra_data": (True, "mb"),  # that day's first data row carries mb more than was used
+    "phantom_data": (True, "mb"),  # a data row on that day, for traffic that never happened
+    "data_price": (True, "yuan_per_mb"),  # that day's out-of-plan data charged at another price
+    "reversed_charge": (True, "yuan"),  # that day's first data row overcharged, then reversed
+    "plan_discount_missing": (False, None),  # the plan fee without the promised discount
+}
+
+
+def _billing(data):
+    _object(data, "billing", ("plan_fee_yuan", "data_yuan_per_mb", "discounts", "errors"))
+    discounts = []
+    for i, d in enumerate(data.get("discounts", [])):
+        where = "billing.discounts[%d]" % i
+        _object(d, where, ("from", "to", "percent", "why"), ("from", "to", "percent"))
+        for key in ("from", "to"):
+            if not isinstance(d[key], str) or not re.fullmatch(r"\d{4}-\d\d", d[key]):
+                _fail(where + "." + key, "must be a month YYYY-MM, got %s" % _show(d[key]))
+        discounts.append((d["from"], d["to"], _integer(d["percent"], where + ".percent", 0, 100)))
+    errors = []
+    for i, e in enumerate(data.get("errors", [])):
+        where = "billing.errors[%d]" % i
+        kind = e.get("kind") if isinstance(e, dict) else None
+        if kind not in BILLING_ERRORS:
+            _fail(where + ".kind", "must be one of %s, got %s" % (", ".join(BILLING_ERRORS), _show(kind)))
+        needs_day, amount_key = BILLING_ERRORS[kind]
+        _object(e, where, ("kind", "day", amount_key) if amount_key else ("kind",), ("kind", "day", amount_key) if needs_day else ("kind",))
+        if needs_day and not (isinstance(e["day"], str) and re.fullmatch(r"\d{4}-\d\d-\d\d", e["day"])):
+            _fail(where + ".day", "must be a day YYYY-MM-DD, got %s" % _show(e["day"]))
+        amount = None
+        if amount_key == "mb":
+            amount = _mb_bytes(e["mb"], where + ".mb")
+        elif amount_key:
+            amount = _fen(e[amount_key], where + "." + amount_key)
+        errors.append((kind, e.get("day"), amount))
+    return Billing(_fen(data.get("plan_fee_yuan", 0), "billing.plan_fee_yuan"),
+                   _fen(data.get("data_yuan_per_mb", "0.29"), "billing.data_yuan_per_mb"), tuple(discounts), tuple(errors))
+
+
+def scenario_source(path, start_ms):
+    """The scenario file's JSON (or the default) with its start made explicit: kept in the
+    state folder so that later commands (emulate bill) see what the board ran."""
+    if path is None:
+        data = dict(DEFAULT_SCENARIO)
+    else:
+        with open(path, encoding="utf-8") as f:
+            data = json.load(f)
+    data["start"] = iso_ms(start_ms)
+    return data
+
+
 def parse_scenario(data, start_ms=None):
     """Check a decoded scenario; `start_ms` is the start when the scenario names none."""
-    _object(data, "", ("start", "subscriber", "plan", "traffic", "faults", "messages", "account", "services", "sim", "comment"), ("plan",))
+    _object(data, "", ("start", "subscriber", "plan", "traffic", "faults", "messages", "account", "services", "sim", "billing", "comment"), ("plan",))
     if "start" in data:
         start_ms = parse_time(data["start"], "start")
     elif start_ms is None:
@@ -393,6 +463,7 @@ def parse_scenario(data, start_ms=None):
         account=_account(data["account"], start_ms) if "account" in data else None,
         services=_services(data.get("services", [])),
         sim=_sim(data.get("sim", []), start_ms),
+        billing=_billing(data.get("billing", {})),
     )
 
 

@@ -175,3 +175,18 @@ def test_bills_outside_the_five_month_window_are_refused(tmp_path):
     with pytest.raises(ReconcileError, match="bill for 2026-11"):
         reconcile([BillRows().write(tmp_path / "nov.csv")], evidence, "prepaid", datetime.date(2027, 5, 1))
     assert reconcile([BillRows().write(tmp_path / "nov.csv")], evidence, "prepaid", datetime.date(2027, 4, 30))["months"] == ["2026-11"]
+
+
+def test_a_service_charged_but_missing_from_10086s_own_0000_list(tmp_path):
+    at = datetime.datetime(2026, 11, 3, 9, tzinfo=TZ)
+    recs = records()
+    # The device asked "0000" on Nov 3: 10086 listed 手机报 only.
+    recs.insert(-2, {"type": "sms_received", "seq": 0, "time": at.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ"),
+                     "fields": {"from": "10086", "text": "", "kind": "services", "fields": {"items": [[1, "手机报", 300]]}}})
+    bill = BillRows()
+    bill.add("service", "2026-11-01 00:00:00", 300, item="游戏包", provider="SP")  # before the list: no evidence
+    bill.add("service", "2026-11-20 00:00:00", 500, item="彩铃", provider="SP")  # after it, never listed nor ordered
+    bill.add("service", "2026-11-20 00:00:00", 300, item="手机报", provider="SP")  # listed: ordered before the device
+    report = reconcile([bill.write(tmp_path / "b.csv")], DeviceEvidence(recs), "prepaid", TODAY, AGREEMENT)
+    finding = _only(report)
+    assert (finding["item"], finding["category"], finding["overcharged_fen"]) == ("service 彩铃", "never_happened", 500)

@@ -1,0 +1,67 @@
+"""Billing error, double refund, end to end: the emulated carrier bills November with
+planted errors, the technician pulls the device and reconciles, and gets the answer
+the plant implies — to the fen where the device is exact, within its tolerance where not."""
+
+import json
+
+from subscriber_view import network, start_board, wait_for
+
+from host_tools import cli
+
+MB = 1048576
+# 10 MB a day (Mbit/s, exact as a decimal): the 2 MB quota is gone on the first day.
+TEN_MB_A_DAY = 0.000970903
+BILLING = {
+    "plan_fee_yuan": "58.00",
+    "data_yuan_per_mb": "0.29",
+    "discounts": [{"from": "2026-11", "to": "2026-12", "percent": 50, "why": "新入网半价"}],
+    "errors": [
+        {"kind": "extra_data", "day": "2026-11-29", "mb": 20},
+        {"kind": "data_price", "day": "2026-11-29", "yuan_per_mb": "0.50"},
+        {"kind": "reversed_charge", "day": "2026-11-29", "yuan": "3.00"},
+        {"kind": "phantom_data", "day": "2026-11-30", "mb": 5},
+        {"kind": "plan_discount_missing"},
+    ],
+}
+
+
+def _ceil(a, b):
+    return -(-a // b)
+
+
+def test_the_carriers_planted_errors_come_back_as_findings_and_refunds(tmp_path, capsys):
+    traffic = [{"from": "+0s", "mbps": TEN_MB_A_DAY}, {"from": "2026-11-30T00:00:00+08:00", "mbps": 0}]
+    state, board = start_board(tmp_path, {"quota_mb": 2, "at_zero": "warn"}, traffic, "--speed", "5000",
+                               start="2026-11-28T12:00:00+08:00", billing=BILLING)
+    ledger = str(tmp_path / "ledger.sqlite")
+    try:
+        board.wait_ready()
+        wait_for(lambda: network(state)["time"] >= "2026-12-01T00:10", 120, "December")
+        assert cli.main(["pull", "--port", board.port, "--ledger", ledger]) == 0, capsys.readouterr().err
+    finally:
+        board.stop()
+    bill = tmp_path / "bill.csv"
+    agreement = tmp_path / "agreement.json"
+    capsys.readouterr()
+    assert cli.main(["emulate", "bill", "--state", str(state), "--month", "2026-11", "--agreement", str(agreement)]) == 0
+    bill.write_text(capsys.readouterr().out, encoding="utf-8")
+    assert cli.main(["reconcile", "--ledger", ledger, "--bill", str(bill), "--account", "prepaid", "--today", "2026-12-05",
+                     "--agreement", str(agreement), "--json"]) == 0, capsys.readouterr().err
+    report = json.loads(capsys.readouterr().out)
+    found = {(f["item"], f["category"], f["excluded"]): f["overcharged_fen"] for f in report["findings"]}
+
+    # The carrier's own record of Nov 29, plus the planted 20 MB: the bill's row.
+    with open(state / "cdr.jsonl", encoding="utf-8") as f:
+        carried_29 = sum(json.loads(line)["days"].get("2026-11-29", 0) for line in f)
+    billed_29 = _ceil(carried_29, 1024) * 1024 + 20 * MB
+    assert found.pop(("plan fee", "discount_not_applied", None)) == 2900
+    assert found.pop(("data", "tariff_not_as_agreed", None)) == _ceil(billed_29 * 50, MB) - _ceil(billed_29 * 29, MB)
+    assert found.pop(("data", "tariff_not_as_agreed", "corrected_before_charging")) == 300
+    # 5 MB at 0.29, less the tolerance: a day's 64 KB, a row's 1 KB, and the few KB the
+    # device's first checkpoint after midnight carried into the 30th.
+    assert 145 - _ceil(129 * 1024 * 29, MB) <= found.pop(("data 2026-11-30", "never_happened", None)) <= 145 - _ceil(65 * 1024 * 29, MB)
+    metering = found.pop(("data 2026-11-29", "metering_error", None))
+    assert 20 * 29 - 3 <= metering <= 20 * 29  # 20 MB at 0.29, less at most the day's tolerance
+    assert found == {}  # nothing else: the device agrees with the carrier elsewhere
+    qualifying = [f for f in report["findings"] if not f["excluded"]]
+    assert report["total_refund_fen"] == 2 * report["total_overcharged_fen"] == 2 * sum(f["overcharged_fen"] for f in qualifying)
