@@ -20,15 +20,17 @@ nothing of that bill (reconcile reads every bill to the end before it reports).
 import codecs
 import csv
 import re
+from collections import namedtuple
 from fractions import Fraction
 
-from protocol import money
 
 KINDS = ("data", "voice", "sms", "mms", "service", "plan")
+_KIND_SET = frozenset(KINDS)
 KB = 1024
 _CHUNK = 1 << 20
 
-_MONEY = re.compile(r"[+-]?[0-9]+(?:\.[0-9]{1,2})?", re.ASCII)
+_MONEY = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]{1,2}))?", re.ASCII)
+_PLAIN_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-2][0-9]:[0-5][0-9]:[0-5][0-9]", re.ASCII)
 _TIME = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?", re.ASCII)
 _VOLUME = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(B|KB|K|MB|M|GB|G)?", re.ASCII | re.IGNORECASE)
 _DURATION_CN = re.compile(r"(?:([0-9]+)(?:小时|时))?(?:([0-9]+)分(?:钟)?)?(?:([0-9]+)秒)?")
@@ -44,17 +46,17 @@ class BillError(ValueError):
         self.path, self.line, self.column = path, line, column
 
 
-class BillItem:
-    """One billed row. `start` is "YYYY-MM-DD HH:MM:SS" local time; money in fen."""
+# What a row says, in this order; then where it is (path, line) and whether a
+# roaming partner charged it (国际漫游, network "roaming").
+ROW_FIELDS = ("kind", "start", "location", "network", "seconds", "bytes", "number", "item", "provider",
+              "discount_fen", "charge_fen")
 
-    __slots__ = ("kind", "start", "location", "network", "seconds", "bytes", "number", "item", "provider",
-                 "discount_fen", "charge_fen", "path", "line")
 
-    def __init__(self, kind, start, location="", network="", seconds=0, bytes_=0, number="", item="", provider="",
-                 discount_fen=0, charge_fen=0, path="", line=0):
-        self.kind, self.start, self.location, self.network = kind, start, location, network
-        self.seconds, self.bytes, self.number, self.item, self.provider = seconds, bytes_, number, item, provider
-        self.discount_fen, self.charge_fen, self.path, self.line = discount_fen, charge_fen, path, line
+class BillItem(namedtuple("BillItem", ROW_FIELDS + ("path", "line", "roaming"))):
+    """One billed row. `start` is "YYYY-MM-DD HH:MM:SS" local time; money in fen; volume in bytes.
+    A tuple: a million of them are made and read, never changed."""
+
+    __slots__ = ()
 
     @property
     def day(self):
@@ -64,29 +66,39 @@ class BillItem:
     def month(self):
         return self.start[:7]
 
-    @property
-    def roaming(self):
-        """Charged through a partner network abroad (国际漫游 / roaming)."""
-        return "roaming" in self.network.lower() or "漫游" in self.network or "漫游" in self.location
-
     def where(self):
         return "%s:%d" % (self.path, self.line)
 
     def as_dict(self):
-        return {name: getattr(self, name) for name in self.__slots__}
+        return self._asdict()
 
 
 # --- cell parsers: each raises ValueError with what it expected ----------------
 
 
 def _fen(text):
-    text = text.strip().lstrip("¥￥").removesuffix("元").strip()
-    if not _MONEY.fullmatch(text):
-        raise ValueError("expected an amount in yuan like 12.34, got %r" % text)
-    return money.fen_of_yuan(text)
+    match = _MONEY.fullmatch(text)
+    if match is None:
+        match = _MONEY.fullmatch(text.strip().lstrip("¥￥").removesuffix("元").strip())
+        if match is None:
+            raise ValueError("expected an amount in yuan like 12.34, got %r" % text)
+    sign, whole, cents = match.groups()
+    fen = int(whole) * 100 + (int(cents) * (10 if len(cents) == 1 else 1) if cents else 0)
+    return -fen if sign == "-" else fen
+
+
+_valid_days = {}  # "YYYY-MM-DD" -> is a real date: a bill has few days and many rows
 
 
 def _start(text):
+    if _PLAIN_TIME.fullmatch(text) and text[11:13] < "24":  # the common spelling, checked fast
+        day = text[:10]
+        valid = _valid_days.get(day)
+        if valid is None:
+            y, mo, d = int(day[:4]), int(day[5:7]), int(day[8:])
+            valid = _valid_days[day] = 1 <= mo <= 12 and 1 <= d <= _days_in_month(y, mo)
+        if valid:
+            return text
     match = _TIME.fullmatch(text.strip())
     if not match:
         raise ValueError("expected a time like 2026-11-12 08:30:00, got %r" % text)
@@ -137,12 +149,29 @@ def _seconds(text):
     raise ValueError("expected a duration like 83, 00:01:23 or 1分23秒, got %r" % text)
 
 
-def _text(text):
-    return text.strip()
+def _remembered(parse, empty=None):
+    """`parse` remembering its answers: a bill repeats its amounts and volumes
+    ("0.00", "2.90", "10240") over and over. `empty`: the value of an empty cell."""
+    known = {}
+
+    def parse_remembered(text):
+        value = known.get(text)
+        if value is None:
+            value = empty if empty is not None and (not text or text.isspace()) else parse(text)
+            if len(known) < 4096:
+                known[text] = value
+        return value
+
+    return parse_remembered
+
+
+_text = str.strip
+_charge = _remembered(_fen)
+_seconds, _kb, _volume, _discount = (_remembered(f, 0) for f in (_seconds, _kb, _volume, _fen))
 
 
 # --- schemas -----------------------------------------------------------------------
-# Each column: (BillItem attribute, parser). A schema: required and optional columns.
+# Each column: (BillItem field, parser). A schema: required and optional columns.
 
 ENGLISH_COLUMNS = {
     "type": ("kind", _text),
@@ -154,14 +183,14 @@ ENGLISH_COLUMNS = {
     "number": ("number", _text),
     "item": ("item", _text),
     "provider": ("provider", _text),
-    "discount_yuan": ("discount_fen", _fen),
-    "charge_yuan": ("charge_fen", _fen),
+    "discount_yuan": ("discount_fen", _discount),
+    "charge_yuan": ("charge_fen", _charge),
 }
 ENGLISH_REQUIRED = ("type", "start", "charge_yuan")
 # What each type needs besides the required columns.
 ENGLISH_NEEDS = {"data": "volume_kb", "voice": "duration_s", "service": "item", "plan": "item"}
 
-_CN_COMMON = {"起始时间": ("start", _start), "套餐优惠": ("discount_fen", _fen), "通信费": ("charge_fen", _fen),
+_CN_COMMON = {"起始时间": ("start", _start), "套餐优惠": ("discount_fen", _discount), "通信费": ("charge_fen", _charge),
               "通信地点": ("location", _text)}
 CARRIER_SECTIONS = {
     "上网详单": ("data", dict(_CN_COMMON, 上网方式=("network", _text), 上网时长=("seconds", _seconds),
@@ -210,44 +239,72 @@ def read_bill(path):
             yield from _carrier(path, reader, row)
 
 
-def _columns(path, line, header, known, required):
+def _check_header(path, line, header, known, required):
     missing = [name for name in required if name not in header]
     if missing:
         raise BillError(path, line, None, "header lacks column(s) %s (has: %s)" % (", ".join(missing), ", ".join(header)))
     duplicate = sorted({name for name in header if name and header.count(name) > 1})
     if duplicate:
         raise BillError(path, line, None, "column(s) %s appear twice" % ", ".join(duplicate))
-    return [(i, name) + known[name] for i, name in enumerate(header) if name in known]
 
 
-def _item(path, line, row, columns, kind, width):
+def _plan(header, known, kind):
+    """For each of ROW_FIELDS: (cell index, parser, column name). A field no column gives
+    reads the empty cell appended to every row (index -1): "" or 0, or `kind`."""
+    plan = []
+    for field in ROW_FIELDS:
+        names = [name for name in header if name in known and known[name][0] == field]
+        if names:
+            plan.append((header.index(names[0]), known[names[0]][1], names[0]))
+        elif field == "kind":
+            plan.append((-1, lambda _empty: kind, None))
+        else:
+            plan.append((-1, _text if field in ("location", "network", "number", "item", "provider") else _remembered(int, 0), None))
+    return plan
+
+
+def _item(path, line, row, plan, width):
     if len(row) != width:
         raise BillError(path, line, None, "%d cells where the header has %d" % (len(row), width))
-    item = BillItem(kind, "", path=path, line=line)
-    for i, name, attribute, parse in columns:
-        cell = row[i]
-        if not cell.strip() and attribute not in ("start", "charge_fen", "kind"):
-            continue
-        try:
-            setattr(item, attribute, parse(cell))
-        except ValueError as error:
-            raise BillError(path, line, name, str(error)) from None
-    return item
+    row.append("")
+    try:
+        values = [parse(row[i]) for i, parse, _name in plan]
+    except ValueError:
+        for i, parse, name in plan:  # find the cell, for the message
+            try:
+                parse(row[i])
+            except ValueError as error:
+                raise BillError(path, line, name, str(error)) from None
+        raise
+    where = (values[3], values[2])  # network, location
+    roaming = _roaming.get(where)
+    if roaming is None:
+        roaming = "roaming" in where[0].lower() or "漫游" in where[0] or "漫游" in where[1]
+        if len(_roaming) < 4096:
+            _roaming[where] = roaming
+    return BillItem(*values, path, line, roaming)
+
+
+_roaming = {}  # (network, location) -> charged by a roaming partner: a bill has few of them
 
 
 def _english(path, reader, header):
-    columns = _columns(path, reader.line_num, header, ENGLISH_COLUMNS, ENGLISH_REQUIRED)
+    _check_header(path, reader.line_num, header, ENGLISH_COLUMNS, ENGLISH_REQUIRED)
+    plan = _plan(header, ENGLISH_COLUMNS, None)
     kind_at = header.index("type")
+    # kind -> (column, its index or None): what each kind of row cannot do without.
+    needs = {kind: (name, header.index(name) if name in header else None) for kind, name in ENGLISH_NEEDS.items()}
+    width = len(header)
     for row in reader:
-        if not any(cell.strip() for cell in row):
-            continue
+        if not any(row) or (len(row) != width and not "".join(row).strip()):
+            continue  # a blank line
         line = reader.line_num
-        item = _item(path, line, row, columns, "", len(header))
-        if item.kind not in KINDS:
+        item = _item(path, line, row, plan, width)
+        if item.kind not in _KIND_SET:
             raise BillError(path, line, "type", "expected one of %s, got %r" % (", ".join(KINDS), row[kind_at]))
-        need = ENGLISH_NEEDS.get(item.kind)
-        if need and (need not in header or not row[header.index(need)].strip()):
-            raise BillError(path, line, need, "a %s row needs %s" % (item.kind, need))
+        need = needs.get(item.kind)
+        if need and (need[1] is None or not row[need[1]].strip()):
+            raise BillError(path, line, need[0], "a %s row needs %s" % (item.kind, need[0]))
         yield item
 
 
@@ -262,17 +319,18 @@ def _carrier(path, reader, first):
             if header is None:
                 raise BillError(path, reader.line_num, None, "section %s has no header row" % title)
             header = [cell.strip() for cell in header]
-            section = (kind, _columns(path, reader.line_num, header, known, required), len(header))
+            _check_header(path, reader.line_num, header, known, required)
+            section = (_plan(header, known, kind), len(header))
         elif any(cell.strip() for cell in row):
             if section is None:
                 if len([c for c in row if c.strip()]) <= 2:
                     row = _next_row(reader)  # the export's preamble: 客户姓名, 手机号码, 账期 ...
                     continue
                 raise BillError(path, reader.line_num, None, "a row before any section title (%s)" % ", ".join(CARRIER_SECTIONS))
-            kind, columns, width = section
-            item = _item(path, reader.line_num, row, columns, kind, width)
-            if kind == "sms" and "彩信" in item.item:
-                item.kind = "mms"
+            plan, width = section
+            item = _item(path, reader.line_num, row, plan, width)
+            if item.kind == "sms" and "彩信" in item.item:
+                item = item._replace(kind="mms")
             yield item
         row = _next_row(reader)
     if section is None:

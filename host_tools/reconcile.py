@@ -147,25 +147,27 @@ class Reconciliation:
         self.months = set()
         # Per month: data used so far (bytes, domestic rows), for the in-plan / out-of-plan split.
         self._month_used = {}
-        self._month_charged = {}  # month -> fen charged for domestic data
         # Per day: billed data bytes, data rows, domestic bytes, roaming-only flag, first lines.
         self._days = {}
         self._sms_days = {}  # day -> [count, charge fen, lines]
         self._service_first = {}  # service -> start of its first charge seen
         self._reversals = {}  # (kind, start, number, item) -> [fen, where] of negative rows
+        self._checks = {"data": self._data, "voice": self._voice, "sms": self._sms, "mms": self._sms,
+                        "service": self._service, "plan": self._plan}
         self._overcharged_rows = {}  # same key -> (finding key, fen, where) of rows charged too much
 
     # --- reading -----------------------------------------------------------------
 
     def add_bill(self, path):
         """Read one bill to the end (BillError at its first bad row), then check its month."""
-        latest = None
+        latest = ""
         for item in read_bill(path):
-            if latest is None or item.month > latest:
-                latest = item.month
+            if item.start > latest:
+                latest = item.start
             self._row(item)
-        if latest is None:
+        if not latest:
             raise BillError(path, 1, None, "no rows")
+        latest = latest[:7]
         if latest not in self.window:
             raise ReconcileError(
                 "%s is a bill for %s: outside the last %d months the carrier itemises on %s (%s to %s, not the current month)"
@@ -177,8 +179,7 @@ class Reconciliation:
         if item.charge_fen < 0:
             self._reversals[(item.kind, item.start, item.number, item.item)] = (-item.charge_fen, item.where())
             return
-        check = getattr(self, "_" + item.kind if item.kind != "mms" else "_sms")
-        check(item)
+        self._checks[item.kind](item)
 
     def _finding(self, month, item, category, excluded, explanation):
         key = (month, item, category, excluded)
@@ -217,8 +218,11 @@ class Reconciliation:
         return known
 
     def _data(self, row):
-        day = self._days.setdefault(row.day, [0, 0, 0, True, []])
-        day[0] += row.bytes
+        n = row.bytes
+        day = self._days.get(row.start[:10])
+        if day is None:
+            day = self._days[row.start[:10]] = [0, 0, 0, True, []]
+        day[0] += n
         day[1] += 1
         day[3] = day[3] and row.roaming
         if len(day[4]) < EVIDENCE_LINES:
@@ -226,12 +230,15 @@ class Reconciliation:
         if row.roaming:
             expected, in_plan = 0, 0  # a partner's tariff: not the agreed domestic one
         else:
-            day[2] += row.bytes
-            quota, _seq = self._quota(row.month)
-            before = self._month_used.get(row.month, 0)
-            self._month_used[row.month] = before + row.bytes
-            self._month_charged[row.month] = self._month_charged.get(row.month, 0) + row.charge_fen
-            out = max(0, before + row.bytes - max(quota, before))
+            day[2] += n
+            month = row.start[:7]
+            used = self._month_used.get(month)
+            if used is None:  # [bytes so far, fen charged, quota]
+                used = self._month_used[month] = [0, 0, self._quota(month)[0]]
+            before, quota = used[0], used[2]
+            used[0] += n
+            used[1] += row.charge_fen
+            out = max(0, before + n - max(quota, before))
             in_plan = row.bytes - out
             expected = _ceil_div(out * self.fen_per_mb, MB)
         over = row.charge_fen - expected
@@ -360,7 +367,7 @@ class Reconciliation:
                 fair[i] = max(0, fair[i] - excess)
             # What was charged beyond the fair charge, at most, is shared out: a charge
             # the carrier's own volume implies but it never made is no overcharge.
-            budget = max(0, min(self._month_charged.get(month, 0), self._walk_fen(volumes, quota)) - self._walk_fen(fair, quota))
+            budget = max(0, min(self._month_used[month][1], self._walk_fen(volumes, quota)) - self._walk_fen(fair, quota))
             for i, excess in excesses:
                 before = self._walk_fen(volumes, quota)
                 volumes[i] = fair[i]
