@@ -51,10 +51,84 @@ DEMO_SCENARIO = {
 }
 
 
+# The billing part of the demo: November's last days at 5000x on a 2 MB plan (10 MB
+# a day, warn only), then the simulated carrier's bill with planted errors.
+DEMO_BILLING_SCENARIO = {
+    "subscriber": "+8613800138000",
+    "start": "2026-11-28T12:00:00+08:00",
+    "plan": {"quota_mb": 2, "cycle_day": 1, "timezone": "+08:00", "at_zero": "warn"},
+    "traffic": [{"from": "+0s", "mbps": 0.000970903}, {"from": "2026-11-30T00:00:00+08:00", "mbps": 0}],
+    "billing": {
+        "plan_fee_yuan": "58.00",
+        "discounts": [{"from": "2026-11", "to": "2026-12", "percent": 50, "why": "新入网半价"}],
+        "errors": [
+            {"kind": "extra_data", "day": "2026-11-29", "mb": 20},
+            {"kind": "reversed_charge", "day": "2026-11-29", "yuan": "3.00"},
+            {"kind": "phantom_data", "day": "2026-11-30", "mb": 5},
+            {"kind": "plan_discount_missing"},
+        ],
+    },
+}
+
+
+def _edgemeter(c, *command, shown=None):
+    """Run the CLI as a technician would, showing the command first."""
+    print("\n$ edgemeter %s" % (shown or " ".join(command)))
+    c.run(" ".join([os.path.join(BIN, "edgemeter")] + ["'%s'" % a for a in command]), pty=False)
+
+
+def _demo_billing(c):
+    """Meter November's last days, bill them with planted errors, reconcile: a double refund."""
+    import json
+    import shutil
+    import time
+
+    from host_tools.emulator.process import EmulatorProcess
+
+    state = os.path.join(ROOT, "build", "demo-billing")
+    shutil.rmtree(state, ignore_errors=True)
+    os.makedirs(state)
+    scenario = os.path.join(ROOT, "build", "demo-billing-scenario.json")
+    with open(scenario, "w") as f:
+        json.dump(DEMO_BILLING_SCENARIO, f)
+    print("\n... billing: 28-30 November at 5000x, 10 MB a day on a 2 MB plan (about 45 s)")
+    board = EmulatorProcess(state, "--scenario", scenario, "--speed", "5000")
+    ledger = os.path.join(state, "ledger.sqlite")
+    try:
+        board.wait_ready()
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and _network_time(state) < "2026-12-01T00:10":
+            time.sleep(0.5)
+        _edgemeter(c, "pull", "--port", board.port, "--ledger", ledger)
+    finally:
+        board.stop()
+    bill, agreement = os.path.join(state, "bill-2026-11.csv"), os.path.join(state, "agreement.json")
+    print("\n$ edgemeter emulate bill --state %s --month 2026-11 > %s" % (os.path.relpath(state, ROOT), os.path.relpath(bill, ROOT)))
+    c.run("'%s' emulate bill --state '%s' --month 2026-11 --agreement '%s' > '%s'" % (
+        os.path.join(BIN, "edgemeter"), state, agreement, bill), pty=False)
+    with open(bill, encoding="utf-8") as f:
+        print(f.read().rstrip())
+    html = os.path.join(state, "claim.html")
+    _edgemeter(c, "reconcile", "--ledger", ledger, "--bill", bill, "--account", "prepaid", "--today", "2026-12-05",
+               "--agreement", agreement, "--html", html,
+               shown="reconcile --ledger … --bill bill-2026-11.csv --account prepaid --today 2026-12-05 --html claim.html")
+    print("\nthe claim to file, with the daily chart: %s" % os.path.relpath(html, ROOT))
+
+
+def _network_time(state):
+    import json
+
+    try:
+        with open(os.path.join(state, "network.json"), encoding="utf-8") as f:
+            return json.load(f)["time"]
+    except (OSError, ValueError, KeyError):
+        return ""
+
+
 @task
 def demo(c):
     """Boot the emulated board, let it meter until the reminders come, then query it
-    from the host as a technician would."""
+    from the host as a technician would; then bill a month with errors and reconcile."""
     import json
     import shutil
     import time
@@ -98,6 +172,7 @@ def demo(c):
         print("\nfirmware console:\n" + board.console())
     finally:
         board.stop()
+    _demo_billing(c)
 
 
 @task

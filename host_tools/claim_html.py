@@ -197,7 +197,7 @@ def _evidence(evidence):
 
 def _finding_row(finding):
     excluded = finding["excluded"] is not None
-    payment = _esc(finding["payment"])
+    payment = _esc(finding["payment"]) if finding["payment"] else "—"
     if finding["cash_max_fen"]:
         payment += "<br>cash on request 现金: at most %s" % _money(finding["cash_max_fen"])
     cells = [
