@@ -42,6 +42,7 @@ class BillWriter:
             "plan_fee_yuan": yuan(self.billing.plan_fee_fen),
             "data_yuan_per_mb": yuan(self.billing.fen_per_mb),
             "discounts": [{"item": "plan", "from": a, "to": b, "percent": p} for a, b, p in self.billing.discounts],
+            "force_majeure": list(self.billing.force_majeure),
         }
 
     def _sessions(self, month):
@@ -89,6 +90,11 @@ class BillWriter:
                 if kind == "reversed_charge" and day == start[:10] and not any(r[1] == start and r[0] == "data-reversal" for r in out):
                     out[-1][2]["charge"] += amount
                     out.append(("data-reversal", start, {"kb": 0, "discount": 0, "charge": -amount}))
+        for kind, day, amount in errors:
+            if kind == "roaming_day_pack" and day[:7] == month:
+                out.append(("data-roaming", day + " 20:00:00", {"kb": 0, "discount": 0, "charge": amount}))
+            elif kind == "backcharge":
+                out.append(("voice", day + " 10:00:00", {"seconds": 60, "number": "13900000000", "charge": amount}))
         for name, fen in self.scenario.services:
             out.append(("service", month + "-01 00:00:00", {"item": name, "charge": fen}))
         return out
@@ -119,7 +125,15 @@ class BillWriter:
         w.writerow(["起始时间", "通信地点", "上网方式", "上网时长", "总流量", "套餐优惠", "通信费"])
         for kind, start, f in rows:
             if kind.startswith("data"):
-                w.writerow([start, "广州", "4G网络", "", "%dKB" % f["kb"], yuan(f["discount"]), yuan(f["charge"])])
+                place, network = ("香港", "国际漫游") if kind == "data-roaming" else ("广州", "4G网络")
+                w.writerow([start, place, network, "", "%dKB" % f["kb"], yuan(f["discount"]), yuan(f["charge"])])
+        calls = [(start, f) for kind, start, f in rows if kind == "voice"]
+        if calls:
+            w.writerow([])
+            w.writerow(["通话详单"])
+            w.writerow(["起始时间", "通信地点", "通信方式", "对方号码", "通信时长", "套餐优惠", "通信费"])
+            for start, f in calls:
+                w.writerow([start, "广州", "主叫", f["number"], "%d秒" % f["seconds"], "0.00", yuan(f["charge"])])
         services = [(start, f) for kind, start, f in rows if kind == "service"]
         if services:
             w.writerow([])
@@ -136,6 +150,8 @@ class BillWriter:
                     "discount_yuan", "charge_yuan"])
         for kind, start, f in self.rows(month):
             volume = str(f["kb"]) if kind.startswith("data") else ""
-            w.writerow([kind.split("-")[0], start, "广州" if volume else "", "4G" if volume else "", "", volume, "",
-                        f.get("item", ""), "中国移动" if kind == "service" else "", yuan(f.get("discount", 0)), yuan(f["charge"])])
+            network = "roaming" if kind == "data-roaming" else "4G" if volume else ""
+            w.writerow([kind.split("-")[0], start, "广州" if volume else "", network, f.get("seconds", ""), volume,
+                        f.get("number", ""), f.get("item", ""), "中国移动" if kind == "service" else "",
+                        yuan(f.get("discount", 0)), yuan(f["charge"])])
         return out.getvalue()

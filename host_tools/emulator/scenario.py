@@ -129,6 +129,7 @@ class Billing:
     fen_per_mb: int = 29
     discounts: tuple = ()  # (first month, last month, percent off the plan fee), months "YYYY-MM"
     errors: tuple = ()  # (kind, day "YYYY-MM-DD" or None, amount: bytes or fen or fen per MB)
+    force_majeure: tuple = ()  # ({"from": day, "to": day, "why": text}, ...), as the agreement states them
 
 
 @dataclass(frozen=True)
@@ -398,11 +399,21 @@ BILLING_ERRORS = {
     "data_price": (True, "yuan_per_mb"),  # that day's out-of-plan data charged at another price
     "reversed_charge": (True, "yuan"),  # that day's first data row overcharged, then reversed
     "plan_discount_missing": (False, None),  # the plan fee without the promised discount
+    "roaming_day_pack": (True, "yuan"),  # a roaming partner's day pack (国际漫游) on that day
+    "backcharge": (True, "yuan"),  # a call of that (long past) day charged now (补收), above the tariff
 }
 
 
 def _billing(data):
-    _object(data, "billing", ("plan_fee_yuan", "data_yuan_per_mb", "discounts", "errors"))
+    _object(data, "billing", ("plan_fee_yuan", "data_yuan_per_mb", "discounts", "errors", "force_majeure"))
+    force_majeure = []
+    for i, period in enumerate(data.get("force_majeure", [])):
+        where = "billing.force_majeure[%d]" % i
+        _object(period, where, ("from", "to", "why"), ("from", "to"))
+        for key in ("from", "to"):
+            if not isinstance(period[key], str) or not re.fullmatch(r"\d{4}-\d\d-\d\d", period[key]):
+                _fail(where + "." + key, "must be a day YYYY-MM-DD, got %s" % _show(period[key]))
+        force_majeure.append(dict(period))
     discounts = []
     for i, d in enumerate(data.get("discounts", [])):
         where = "billing.discounts[%d]" % i
@@ -428,7 +439,8 @@ def _billing(data):
             amount = _fen(e[amount_key], where + "." + amount_key)
         errors.append((kind, e.get("day"), amount))
     return Billing(_fen(data.get("plan_fee_yuan", 0), "billing.plan_fee_yuan"),
-                   _fen(data.get("data_yuan_per_mb", "0.29"), "billing.data_yuan_per_mb"), tuple(discounts), tuple(errors))
+                   _fen(data.get("data_yuan_per_mb", "0.29"), "billing.data_yuan_per_mb"), tuple(discounts), tuple(errors),
+                   tuple(force_majeure))
 
 
 def scenario_source(path, start_ms):

@@ -15,12 +15,16 @@ BILLING = {
     "plan_fee_yuan": "58.00",
     "data_yuan_per_mb": "0.29",
     "discounts": [{"from": "2026-11", "to": "2026-12", "percent": 50, "why": "新入网半价"}],
+    "force_majeure": [{"from": "2026-11-28", "to": "2026-11-28", "why": "typhoon"}],
     "errors": [
+        {"kind": "extra_data", "day": "2026-11-28", "mb": 10},  # excluded: force majeure
         {"kind": "extra_data", "day": "2026-11-29", "mb": 20},
         {"kind": "data_price", "day": "2026-11-29", "yuan_per_mb": "0.50"},
         {"kind": "reversed_charge", "day": "2026-11-29", "yuan": "3.00"},
         {"kind": "phantom_data", "day": "2026-11-30", "mb": 5},
         {"kind": "plan_discount_missing"},
+        {"kind": "roaming_day_pack", "day": "2026-11-30", "yuan": "9.00"},  # excluded: a roaming partner's
+        {"kind": "backcharge", "day": "2024-06-01", "yuan": "5.00"},  # excluded: over two years ago
     ],
 }
 
@@ -32,11 +36,11 @@ def _ceil(a, b):
 def test_the_carriers_planted_errors_come_back_as_findings_and_refunds(tmp_path, capsys):
     traffic = [{"from": "+0s", "mbps": TEN_MB_A_DAY}, {"from": "2026-11-30T00:00:00+08:00", "mbps": 0}]
     state, board = start_board(tmp_path, {"quota_mb": 2, "at_zero": "warn"}, traffic, "--speed", "5000",
-                               start="2026-11-28T12:00:00+08:00", billing=BILLING)
+                               start="2026-11-27T12:00:00+08:00", billing=BILLING)
     ledger = str(tmp_path / "ledger.sqlite")
     try:
         board.wait_ready()
-        wait_for(lambda: network(state)["time"] >= "2026-12-01T00:10", 120, "December")
+        wait_for(lambda: network(state)["time"] >= "2026-12-01T00:10", 180, "December")
         assert cli.main(["pull", "--port", board.port, "--ledger", ledger]) == 0, capsys.readouterr().err
     finally:
         board.stop()
@@ -62,6 +66,9 @@ def test_the_carriers_planted_errors_come_back_as_findings_and_refunds(tmp_path,
     assert 145 - _ceil(129 * 1024 * 29, MB) <= found.pop(("data 2026-11-30", "never_happened", None)) <= 145 - _ceil(65 * 1024 * 29, MB)
     metering = found.pop(("data 2026-11-29", "metering_error", None))
     assert 20 * 29 - 3 <= metering <= 20 * 29  # 20 MB at 0.29, less at most the day's tolerance
+    assert 10 * 29 - 3 <= found.pop(("data 2026-11-28", "metering_error", "force_majeure")) <= 10 * 29
+    assert found.pop(("data", "tariff_not_as_agreed", "interconnect_or_roaming_partner")) == 900
+    assert found.pop(("voice", "tariff_not_as_agreed", "charged_over_two_years_ago")) == 500 - 19
     assert found == {}  # nothing else: the device agrees with the carrier elsewhere
     qualifying = [f for f in report["findings"] if not f["excluded"]]
     assert report["total_refund_fen"] == 2 * report["total_overcharged_fen"] == 2 * sum(f["overcharged_fen"] for f in qualifying)
