@@ -1,0 +1,392 @@
+"""edgemeter subcommands that talk to a device: info, echo, plan, status, snooze,
+balance, services, config. Each is a `do_<name>(args)` handler and a `<name>_parser`
+factory (the table is in host_tools/cli.py)."""
+
+import argparse
+import asyncio
+import json
+
+from host_tools.cli_common import CommandError, add_json, add_port, device_state, port_of
+from host_tools.device import Device
+from protocol import money
+
+# --- info --------------------------------------------------------------------
+
+
+async def _info(port):
+    from smpclient.requests.os_management import (
+        DateTimeRead,
+        MCUMgrParametersRead,
+        MemoryPoolStatisticsRead,
+        OSApplicationInfoRead,
+    )
+
+    async with Device(port) as device:
+        fields = {}
+        for letter in "snrvmpi":  # one field per request: some contain spaces
+            fields[letter] = (await device.request(OSApplicationInfoRead(format=letter))).output
+        params = await device.request(MCUMgrParametersRead())
+        clock = await device.request(DateTimeRead())
+        pools = await device.request(MemoryPoolStatisticsRead())
+    heap = pools.model_extra.get("heap", {})
+    return {
+        "device": fields["n"],
+        "firmware": fields["v"],
+        "runtime": "%s %s" % (fields["s"], fields["r"]),
+        "board": fields["i"],
+        "mcu": fields["p"],
+        "machine": fields["m"],
+        "datetime": clock.datetime,
+        "smp_buf_size": params.buf_size,
+        "heap_bytes": heap.get("nblks", 0) * heap.get("blksize", 0),
+        "heap_free_bytes": heap.get("nfree", 0) * heap.get("blksize", 0),
+    }
+
+
+def do_info(args):
+    info = asyncio.run(_info(port_of(args)))
+    if args.json:
+        print(json.dumps(info))
+    else:
+        width = max(len(k) for k in info)
+        for key, value in info.items():
+            print("%-*s  %s" % (width, key, value))
+
+
+def _info_parser(sub):
+    p = sub.add_parser(
+        "info",
+        help="show what a device is: id, firmware, board, clock",
+        epilog="example: edgemeter info --port /dev/ttyUSB0 --json",
+    )
+    add_port(p)
+    add_json(p)
+    return p
+
+
+# --- echo --------------------------------------------------------------------
+
+
+async def _echo(port, text):
+    from smpclient.requests.os_management import EchoWrite
+
+    async with Device(port) as device:
+        return (await device.request(EchoWrite(d=text))).r
+
+
+def do_echo(args):
+    print(asyncio.run(_echo(port_of(args), args.text)))
+
+
+def _echo_parser(sub):
+    p = sub.add_parser(
+        "echo",
+        help="check the link: the device sends TEXT back",
+        epilog="example: edgemeter echo --port /dev/ttyACM0 '剩余10MB'",
+    )
+    add_port(p)
+    p.add_argument("text")
+    return p
+
+
+# --- plan and status ---------------------------------------------------------
+
+MB = 1048576
+
+
+async def _plan(port, request=None):
+    from host_tools.metering_requests import PlanRead
+
+    return await device_state(port, request or PlanRead())
+
+
+_THRESHOLD_STATES = ("armed", "reached, reminder pending", "reminder sent")
+
+
+def _print_plan(state, as_json):
+    if as_json:
+        print(json.dumps(state))
+        return
+    plan = state.get("plan")
+    print("subscriber  %s" % (state.get("subscriber") or "-"))
+    if state.get("cc"):
+        print("cc          %s" % ", ".join(state["cc"]))
+    if not plan:
+        print("plan        none set (edgemeter plan set --quota-mb N ...)")
+        print("metered     %.2f MB in all" % (state["total"] / MB))
+        return
+    print("plan        %.0f MB a cycle from day %d, UTC%+03d:%02d, at zero: %s" % (
+        plan["quota"] / MB, plan["cycle_day"], plan["tz"] // 60, abs(plan["tz"]) % 60, plan["at_zero"]))
+    print("cycle       %s .. %s" % (_utc(state["cycle_start"]), _utc(state["cycle_end"])))
+    print("quota       %.2f MB (add-ons and multi-month packs included)" % (state["quota"] / MB))
+    print("used        %.2f MB" % (state["used"] / MB))
+    print("remaining   %.2f MB" % (state["remaining"] / MB))
+    if state.get("overage"):
+        print("overage     %.2f MB past the quota (out-of-plan)" % (state["overage"] / MB))
+    for threshold, status in state.get("thresholds") or ():
+        print("reminder    %g MB left: %s" % (threshold / MB, _THRESHOLD_STATES[status]))
+    data = "on" if state["data_on"] else "cut at 0 MB"
+    print("data        %s%s" % (data, ", snoozed: runs past 0 MB this cycle" if state.get("snoozed") else ""))
+
+
+def _utc(seconds):
+    from datetime import datetime, timezone
+
+    return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+
+
+def do_plan(args):
+    from host_tools.metering_requests import PlanWrite
+
+    write = {}
+    if args.action == "set":
+        if args.quota_mb is not None:
+            write.update(quota=int(args.quota_mb * MB), cycle_day=args.cycle_day, tz=args.tz_minutes, at_zero=args.at_zero)
+        if args.addon_mb is not None:
+            write["addon"] = int(args.addon_mb * MB)
+        if args.pack_mb is not None:
+            write.update(pack=int(args.pack_mb * MB), months=args.months)
+        if args.subscriber:
+            write["subscriber"] = args.subscriber
+        if args.cc is not None:
+            write["cc"] = [number for number in args.cc if number]
+        if args.thresholds_mb:
+            write["thresholds"] = [int(float(mb) * MB) for mb in args.thresholds_mb.split(",")]
+        if args.text:
+            write["texts"] = _reminder_texts(args.text)
+        if not write:
+            raise CommandError("plan set needs --quota-mb, --addon-mb, --pack-mb, --subscriber, --cc, --thresholds-mb or --text")
+    _print_plan(asyncio.run(_plan(port_of(args), PlanWrite(**write) if write else None)), args.json)
+
+
+def _reminder_texts(pairs):
+    texts = {}
+    for pair in pairs:
+        mb, sep, text = pair.partition("=")
+        try:
+            texts[int(float(mb) * MB)] = text
+        except ValueError:
+            sep = ""
+        if not sep or not text:
+            raise CommandError("--text wants MB=TEXT, e.g. --text '10=还剩{mb}MB', got %r" % pair)
+    return texts
+
+
+def _plan_parser(sub):
+    p = sub.add_parser(
+        "plan",
+        help="read or set the data plan the device meters against",
+        epilog="examples: edgemeter plan get --port /dev/ttyUSB0\n"
+        "          edgemeter plan set --port /dev/ttyUSB0 --quota-mb 100 --cycle-day 1 --at-zero cut",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", choices=("get", "set"))
+    add_port(p)
+    p.add_argument("--quota-mb", type=float, help="monthly quota in MB (1 MB = 1,048,576 bytes)")
+    p.add_argument("--cycle-day", type=int, default=1, help="day of the month the quota renews (default 1)")
+    p.add_argument("--tz-minutes", type=int, default=480, help="plan time zone, minutes east of UTC (default 480: +08:00)")
+    p.add_argument("--at-zero", choices=("cut", "warn"), default="cut", help="cut data at 0 MB, or only warn")
+    p.add_argument("--addon-mb", type=float, help="record an add-on pack bought now (valid this cycle)")
+    p.add_argument("--pack-mb", type=float, help="record a multi-month pack bought now")
+    p.add_argument("--months", type=int, default=3, help="cycles the --pack-mb pack lasts (default 3: quarterly)")
+    p.add_argument("--subscriber", help="the number reminders are sent to")
+    p.add_argument("--cc", action="append", metavar="NUMBER",
+                   help="another number that gets every reminder (repeatable, at most 4; --cc '' clears)")
+    p.add_argument("--thresholds-mb", help="reminders at these MB left, e.g. 20,10,5,0 (default 10,5,0)")
+    p.add_argument("--text", action="append", metavar="MB=TEXT",
+                   help="one's own reminder text for a threshold; {mb} is the MB left (repeatable)")
+    add_json(p)
+    return p
+
+
+def do_status(args):
+    _print_plan(asyncio.run(_plan(port_of(args))), args.json)
+
+
+def _status_parser(sub):
+    p = sub.add_parser(
+        "status",
+        help="plan, used, remaining, overage, reminders, data on/off",
+        epilog="example: edgemeter status --port /dev/ttyUSB0 --json",
+    )
+    add_port(p)
+    add_json(p)
+    return p
+
+
+def _fen_of_yuan(text):
+    """'10' or '9.50' yuan as integer fen, exactly (no float)."""
+    try:
+        fen = money.fen_of_yuan(text)
+    except ValueError:
+        fen = -1
+    if fen < 0:
+        raise CommandError("--low-yuan wants an amount like 10 or 9.50, got %r" % text)
+    return fen
+
+
+def do_balance(args):
+    from host_tools.metering_requests import BalanceRead, BalanceWrite
+
+    request = BalanceWrite(low_fen=_fen_of_yuan(args.low_yuan)) if args.low_yuan else BalanceRead()
+    state = asyncio.run(device_state(port_of(args), request))
+    if args.json:
+        print(json.dumps(state))
+        return
+    fen = state.get("fen")
+    print("balance     %s" % ("%d.%02d yuan" % divmod(fen, 100) if fen is not None else "not heard yet"))
+    print("expires     %s" % (state.get("expires") or "-"))
+    print("remind at   %d.%02d yuan%s" % (*divmod(state["low_fen"], 100), " (reminder sent)" if state["low_sent"] else ""))
+    bill = state.get("bill")
+    if bill:
+        print("bill        month %d: %d.%02d yuan, %d.%02d unpaid, due %s%s" % (
+            bill["month"], *divmod(bill["fen"], 100), *divmod(bill["unpaid"], 100), bill["due"],
+            " (reminder sent)" if bill["sent"] else ""))
+
+
+def _balance_parser(sub):
+    p = sub.add_parser(
+        "balance",
+        help="the prepaid balance as the device last heard it from 10086; the low-balance threshold",
+        epilog="examples: edgemeter balance --port /dev/ttyUSB0\n"
+        "          edgemeter balance --port /dev/ttyUSB0 --low-yuan 10",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_port(p)
+    p.add_argument("--low-yuan", help="remind when the balance falls to this amount")
+    add_json(p)
+    return p
+
+
+async def _services(port, numbers, timeout_s):
+    """Ask 10086 through the device ("0000", or a cancel) and wait for its answer."""
+    from host_tools.metering_requests import ServicesRead, ServicesWrite
+
+    dump = {"exclude": {"header", "version", "sequence", "smp_data"}}
+    async with Device(port) as device:
+        before = (await device.request(ServicesRead())).model_dump(**dump)
+        names = {}
+        if numbers:
+            items = (before.get("listed") or {}).get("items") or []
+            names = {number: name for number, name, _price in items}
+            unknown = [n for n in numbers if n not in names]
+            if unknown:
+                raise CommandError("no item %s in the last 0000 list: run edgemeter services first" % unknown)
+        await device.request(ServicesWrite(cancel=numbers) if numbers else ServicesWrite(query=True))
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + timeout_s
+        while loop.time() < deadline:
+            await asyncio.sleep(0.5)
+            now = (await device.request(ServicesRead())).model_dump(**dump)
+            if numbers and all(now["services"].get(names[n], {}).get("cancelled") for n in numbers):
+                return now
+            if not numbers and now.get("listed") and now["listed"] != before.get("listed"):
+                return now
+    raise CommandError("10086 has not answered within %g s: is the line registered? try again later" % timeout_s)
+
+
+def do_services(args):
+    numbers = args.numbers if args.action == "cancel" else None
+    if args.action == "cancel" and not numbers:
+        raise CommandError("services cancel needs the item numbers of the 0000 list, e.g. services cancel 1 3")
+    state = asyncio.run(_services(port_of(args), numbers, args.timeout))
+    if args.json:
+        print(json.dumps(state, ensure_ascii=False))
+        return
+    if numbers:
+        for n in numbers:
+            print("cancelled   %s" % dict((i[0], i[1]) for i in state["listed"]["items"])[n])
+        return
+    items = state["listed"]["items"]
+    if not items:
+        print("no monthly services")
+    for number, name, price in items:
+        print("%2d. %s  %s" % (number, name, "%d.%02d yuan/month" % divmod(price, 100) if price is not None else "-"))
+
+
+def _services_parser(sub):
+    p = sub.add_parser(
+        "services",
+        help='the monthly services 10086 lists for "0000", through the device; cancel some',
+        epilog="examples: edgemeter services --port /dev/ttyUSB0\n"
+        "          edgemeter services cancel --port /dev/ttyUSB0 1 3",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", nargs="?", choices=("list", "cancel"), default="list")
+    p.add_argument("numbers", nargs="*", type=int, help="item numbers of the last list to cancel")
+    add_port(p)
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for 10086's answer (default 60)")
+    add_json(p)
+    return p
+
+
+def _sms_words(text):
+    """'CXLL=data,YE=balance' as the device's sms_words map."""
+    words = {}
+    for pair in text.split(","):
+        word, equals, what = pair.strip().partition("=")
+        if not equals or not word or what not in ("data", "balance"):
+            raise CommandError("sms_words wants WORD=data or WORD=balance, comma separated, got %r" % pair)
+        words[word] = what
+    return words
+
+
+CONFIG_SETTINGS = {"sms_words": _sms_words}
+
+
+def do_config(args):
+    from host_tools.metering_requests import ConfigRead, ConfigWrite
+
+    if args.action == "set":
+        if args.key not in CONFIG_SETTINGS or args.value is None:
+            raise CommandError("config set wants one of %s and a value" % ", ".join(CONFIG_SETTINGS))
+        request = ConfigWrite(**{args.key: CONFIG_SETTINGS[args.key](args.value)})
+    else:
+        request = ConfigRead()
+    state = asyncio.run(device_state(port_of(args), request))
+    if args.key and args.key not in state:
+        raise CommandError("no setting %r; the device has %s" % (args.key, ", ".join(sorted(state))))
+    shown = {args.key: state[args.key]} if args.key else state
+    if args.json:
+        print(json.dumps(shown, ensure_ascii=False))
+        return
+    for key, value in sorted(shown.items()):
+        if key == "sms_words":
+            value = ",".join("%s=%s" % pair for pair in sorted(value.items()))
+        print("%-11s %s" % (key, value))
+
+
+def _config_parser(sub):
+    p = sub.add_parser(
+        "config",
+        help="read or change device settings (sms_words: what the subscriber may text the device)",
+        epilog="examples: edgemeter config get --port /dev/ttyUSB0\n"
+        "          edgemeter config set --port /dev/ttyUSB0 sms_words CXLL=data,CXYE=balance,LL=data",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", choices=("get", "set"))
+    p.add_argument("key", nargs="?", help="setting name: %s" % ", ".join(CONFIG_SETTINGS))
+    p.add_argument("value", nargs="?", help="new value (set)")
+    add_port(p)
+    add_json(p)
+    return p
+
+
+def do_snooze(args):
+    from host_tools.metering_requests import Snooze
+
+    _print_plan(asyncio.run(_plan(port_of(args), Snooze(on=not args.cancel))), args.json)
+
+
+def _snooze_parser(sub):
+    p = sub.add_parser(
+        "snooze",
+        help="let data run past 0 MB for the rest of this cycle (out-of-plan charges apply)",
+        epilog="examples: edgemeter snooze --port /dev/ttyUSB0\n"
+        "          edgemeter snooze --port /dev/ttyUSB0 --cancel   # cut at 0 MB again",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_port(p)
+    p.add_argument("--cancel", action="store_true", help="stop snoozing: cut data at 0 MB again")
+    add_json(p)
+    return p

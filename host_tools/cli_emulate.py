@@ -1,0 +1,106 @@
+"""edgemeter emulate: run the firmware on the emulated board, or print its carrier's bill."""
+
+import argparse
+import json
+import signal
+import sys
+import time
+
+from host_tools.cli_common import CommandError
+
+# --- emulate -----------------------------------------------------------------
+
+
+def _parse_start(text):
+    from datetime import datetime, timezone
+
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        raise CommandError("--start %r is not an ISO date-time like 2026-12-01T08:00:00+08:00" % text) from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return int(moment.timestamp() * 1000)
+
+
+def _emulated_bill(args):
+    import re
+
+    from host_tools.emulator.bill_writer import BillWriter
+    from host_tools.emulator.scenario import ScenarioError
+
+    if not args.month or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+        raise CommandError("emulate bill wants --month YYYY-MM, got %r" % args.month)
+    try:
+        writer = BillWriter(args.state)
+    except ScenarioError as error:
+        raise CommandError("%s: no emulated board ran there? (%s)" % (args.state, error)) from None
+    if args.agreement:
+        with open(args.agreement, "w", encoding="utf-8") as f:
+            json.dump(writer.agreement(), f, ensure_ascii=False, indent=1)
+    sys.stdout.write(writer.carrier_export(args.month) if args.format == "carrier" else writer.english_csv(args.month))
+
+
+def do_emulate(args):
+    if args.action == "bill":
+        return _emulated_bill(args)
+    from host_tools.emulator.board_runner import BoardRunner
+
+    if args.speed <= 0:
+        raise CommandError("--speed must be positive")
+    start_ms = _parse_start(args.start) if args.start else None
+    from host_tools.emulator.scenario import ScenarioError
+
+    try:
+        runner = BoardRunner(
+            args.state,
+            speed=args.speed,
+            start_ms=start_ms,
+            power_on_delay_s=args.power_on_delay,
+            paced=args.paced,
+            scenario=args.scenario,
+        )
+    except ScenarioError as exc:
+        raise CommandError(str(exc)) from None
+
+    def stop(signum, frame):
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, stop)
+    try:
+        runner.start()
+        print("serial: %s" % runner.link.host_path, flush=True)
+        print("state: %s" % runner.state_dir, flush=True)
+        print("speed: %gx; SIGKILL of the pid in firmware.pid is a power cut; Ctrl-C stops" % args.speed, flush=True)
+        while True:
+            time.sleep(3600)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        runner.stop()
+        print("emulator stopped after %d boot(s)" % runner.boots, flush=True)
+
+
+def _emulate_parser(sub):
+    p = sub.add_parser(
+        "emulate",
+        help="run the firmware on the emulated board (MicroPython unix port); print its carrier's bill",
+        epilog="examples: edgemeter emulate --state /tmp/board1 --speed 60 --scenario month.json\n"
+        "          edgemeter emulate bill --state /tmp/board1 --month 2026-11 --agreement contract.json > bill.csv",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", nargs="?", choices=("run", "bill"), default="run",
+                   help="run the board (default), or print the simulated carrier's itemised bill for --month")
+    p.add_argument("--state", required=True, help="directory for the board's flash image and files")
+    p.add_argument("--speed", type=float, default=1.0, help="simulated time runs N times faster (default 1)")
+    p.add_argument("--start", help="simulated start time, ISO 8601 (default: now)")
+    p.add_argument("--scenario", help="JSON scenario: plan, traffic, faults (docs/scenario.md); default: 100 MB, 2 Mbit/s")
+    p.add_argument("--paced", action="store_true", help="pace the host link like the board's real UART (115200 8N1)")
+    p.add_argument(
+        "--power-on-delay", type=float, default=1.0, help="seconds before power returns after a cut (default 1)"
+    )
+    p.add_argument("--month", help="bill: the month, YYYY-MM")
+    p.add_argument("--format", choices=("carrier", "csv"), default="carrier",
+                   help="bill: the carrier's export with Chinese headers (default) or our English CSV")
+    p.add_argument("--agreement", help="bill: also write the agreed tariffs as JSON for edgemeter reconcile")
+    return p

@@ -1,0 +1,214 @@
+"""edgemeter subcommands on the host ledger: pull (device to ledger), log (what it
+holds), reconcile (the carrier's bills against it)."""
+
+import argparse
+import asyncio
+import json
+import os
+import sys
+
+from host_tools.cli_common import CommandError, add_json, add_port, port_of
+from host_tools.device import Device
+from host_tools.ledger import LedgerError
+
+# --- pull --------------------------------------------------------------------
+
+
+def do_pull(args):
+    from host_tools.pull import pull
+
+    def device(port):
+        return Device(port, framing=args.framing)
+
+    result = asyncio.run(pull(port_of(args), args.ledger, device))
+    if args.json:
+        print(json.dumps(result.as_json()))
+    else:
+        rate = result.pulled / result.seconds if result.seconds else 0.0
+        print(
+            "%s epoch %d: pulled %d records (%d new, %d already in the ledger) up to seq %d, %.0f records/s"
+            % (result.device, result.epoch, result.pulled, result.new, result.duplicates, result.head_seq, rate)
+        )
+
+
+def _pull_parser(sub):
+    p = sub.add_parser(
+        "pull",
+        help="copy the records a device has not had acknowledged into a ledger",
+        epilog="example: edgemeter pull --port /dev/ttyUSB0 --ledger field.sqlite --json",
+    )
+    add_port(p)
+    p.add_argument("--ledger", required=True, help="SQLite ledger file (created if missing)")
+    p.add_argument(
+        "--framing",
+        choices=("console", "cobs"),
+        default="console",
+        help="SMP serial framing: base64 console lines (default) or COBS frames, a third faster",
+    )
+    p.add_argument("--json", action="store_true", help='print {"device", "pulled", "new", "duplicates", "head_seq"}')
+    return p
+
+
+# --- log ---------------------------------------------------------------------
+
+
+def _field_summary(fields, longest=40):
+    """`name=value ...` on one line: numbers bare, text quoted and cut at `longest`."""
+    parts = []
+    for name, value in fields.items():
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            shown = str(value)
+        else:
+            if isinstance(value, str) and len(value) > longest:
+                value = value[: longest - 1] + "…"
+            shown = json.dumps(value, ensure_ascii=False)
+        parts.append("%s=%s" % (name, shown))
+    return " ".join(parts)
+
+
+def _print_log(ledger, args):
+    from protocol.record_names import TYPES
+
+    records = ledger.records(device=args.device)
+    if args.json:
+        # One JSON array, written record by record: a big ledger never sits in memory.
+        sep = "["
+        for record in records:
+            sys.stdout.write(sep + "\n" + json.dumps(record))
+            sep = ","
+        print("[]" if sep == "[" else "\n]")
+        return
+    logs = [log for log in ledger.devices() if args.device in (None, log[0])]
+    if not logs:
+        print("no records%s in %s" % (" of device %s" % args.device if args.device else "", args.ledger))
+        return
+    # Widths from the per-log summary, so rows print as they are read.
+    widths = (
+        max(len("device"), *(len(log[0]) for log in logs)),
+        max(len("epoch"), *(len(str(log[1])) for log in logs)),
+        max(len("seq"), *(len(str(log[4])) for log in logs)),
+        len("2026-12-01T00:00:00Z"),
+        max(len(name) for name, _names in TYPES.values()),
+    )
+    row = "%-*s  %*s  %*s  %-*s  %-*s  %s"
+    print(row % (widths[0], "device", widths[1], "epoch", widths[2], "seq", widths[3], "time",
+                 widths[4], "type", "fields"))
+    for r in records:
+        print((row % (widths[0], r["device"], widths[1], r["epoch"], widths[2], r["seq"], widths[3], r["time"],
+                      widths[4], r["type"], _field_summary(r["fields"]))).rstrip())
+
+
+def do_log(args):
+    from host_tools.ledger import Ledger, LedgerError
+
+    if not os.path.exists(args.ledger):
+        raise CommandError("no ledger at %s: pull records first with edgemeter pull" % args.ledger)
+    try:
+        with Ledger(args.ledger, create=False) as ledger:
+            _print_log(ledger, args)
+    except LedgerError as exc:
+        raise CommandError(str(exc)) from None
+    except BrokenPipeError:
+        # `edgemeter log | head` stopped reading: end quietly, and keep Python's
+        # final flush from failing on the closed pipe.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+
+
+def _log_parser(sub):
+    p = sub.add_parser(
+        "log",
+        help="list the records in a ledger, oldest first per device",
+        epilog="example: edgemeter log --ledger field.sqlite --device em-0123abcd --json",
+    )
+    p.add_argument("--ledger", required=True, help="SQLite ledger file written by edgemeter pull")
+    p.add_argument("--device", help="only this device id")
+    p.add_argument("--json", action="store_true", help="print one JSON array of records")
+    return p
+
+
+def _ledger_device(ledger, wanted):
+    devices = sorted({row[0] for row in ledger.devices()})
+    if wanted:
+        if wanted not in devices:
+            raise CommandError("no device %s in the ledger (it has: %s)" % (wanted, ", ".join(devices) or "none"))
+        return wanted
+    if len(devices) != 1:
+        raise CommandError("the ledger holds %s: say which with --device" % (", ".join(devices) if devices else "no device"))
+    return devices[0]
+
+
+def _tolerances(pairs):
+    tolerances = {}
+    for pair in pairs or ():
+        key, equals, value = pair.partition("=")
+        if not equals or not value.isdigit():
+            raise CommandError("--tolerance wants KEY=N (a whole number), got %r" % pair)
+        tolerances[key] = int(value)
+    return tolerances
+
+
+def do_reconcile(args):
+    import datetime
+
+    from host_tools import claim, reconcile
+    from host_tools.bill import BillError
+    from host_tools.device_evidence import DeviceEvidence
+    from host_tools.ledger import Ledger
+
+    if not os.path.exists(args.ledger):
+        raise CommandError("no ledger at %s: pull the device's records first with edgemeter pull" % args.ledger)
+    try:
+        today = datetime.date.fromisoformat(args.today) if args.today else datetime.date.today()
+    except ValueError:
+        raise CommandError("--today wants YYYY-MM-DD, got %r" % args.today) from None
+    agreement = None
+    if args.agreement:
+        try:
+            with open(args.agreement, encoding="utf-8") as f:
+                agreement = json.load(f)
+        except (OSError, ValueError) as error:
+            raise CommandError("agreement %s: %s" % (args.agreement, error)) from None
+    try:
+        with Ledger(args.ledger, create=False) as ledger:
+            device = _ledger_device(ledger, args.device)
+            evidence = DeviceEvidence(ledger.records(device=device))
+        report = reconcile.reconcile(args.bill, evidence, args.account, today, agreement, _tolerances(args.tolerance))
+    except (BillError, reconcile.ReconcileError, LedgerError) as error:
+        raise CommandError(str(error)) from None
+    tz = datetime.timezone(datetime.timedelta(minutes=evidence.tz_minutes))
+    filed = datetime.datetime.combine(today, datetime.datetime.now(tz).time().replace(microsecond=0), tz)
+    claim.add_claim(report, filed, device)
+    if args.csv:
+        claim.write_csv(report, args.csv)
+    if args.html:
+        from host_tools import claim_html
+
+        with open(args.html, "w", encoding="utf-8") as f:
+            f.write(claim_html.render(report))
+    if args.json:
+        print(json.dumps(report, ensure_ascii=False))
+    else:
+        print(claim.table(report))
+
+
+def _reconcile_parser(sub):
+    p = sub.add_parser(
+        "reconcile",
+        help="check the carrier's itemised bills against the device's records: overcharges and double refunds",
+        epilog="examples: edgemeter reconcile --ledger field.sqlite --bill bill-2026-11.csv --account prepaid\n"
+        "          edgemeter reconcile --ledger field.sqlite --bill 11.csv --bill 10.csv --account postpaid \\\n"
+        "              --agreement contract.json --html claim.html --csv findings.csv\n"
+        "bill formats, the agreement file and the rules: docs/bill-formats.md, docs/reconcile.md",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--ledger", required=True, help="SQLite ledger file written by edgemeter pull")
+    p.add_argument("--bill", required=True, action="append", help="an itemised bill (CSV, UTF-8 or GB18030); repeat for more months")
+    p.add_argument("--account", required=True, choices=("prepaid", "postpaid"), help="how refunds are paid")
+    p.add_argument("--device", help="device id, when the ledger holds several")
+    p.add_argument("--agreement", help="JSON: agreed tariffs, plan fee, promised discounts (default: the carrier's standard prices)")
+    p.add_argument("--today", help="YYYY-MM-DD the claim is made (default today): sets the 5-month bill window")
+    p.add_argument("--tolerance", action="append", metavar="KEY=N", help="override a tolerance, e.g. data_relative_ppm=500")
+    p.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
+    p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with the claim text")
+    add_json(p)
+    return p
