@@ -248,9 +248,22 @@ def _check_header(path, line, header, known, required):
         raise BillError(path, line, None, "column(s) %s appear twice" % ", ".join(duplicate))
 
 
-def _plan(header, known, kind):
+class _Plan(list):
     """For each of ROW_FIELDS: (cell index, parser, column name). A field no column gives
-    reads the empty cell appended to every row (index -1): "" or 0, or `kind`."""
+    reads the empty cell appended to every row (index -1): "" or 0, or `kind`.
+
+    `values(row)` applies them all. It is one generated expression,
+    `[p0(row[3]), p1(row[0]), ...]`, made from the steps' indexes alone: a loop over
+    the steps would cost a third of the time it takes to read a million rows."""
+
+    def __init__(self, steps):
+        super().__init__(steps)
+        names = {"p%d" % k: parse for k, (_i, parse, _name) in enumerate(steps)}
+        cells = ", ".join("p%d(row[%d])" % (k, i) for k, (i, _parse, _name) in enumerate(steps))
+        self.values = eval("lambda row: [%s]" % cells, names)  # noqa: S307 (integers and our own parsers only)
+
+
+def _plan(header, known, kind):
     plan = []
     for field in ROW_FIELDS:
         names = [name for name in header if name in known and known[name][0] == field]
@@ -260,7 +273,7 @@ def _plan(header, known, kind):
             plan.append((-1, lambda _empty: kind, None))
         else:
             plan.append((-1, _text if field in ("location", "network", "number", "item", "provider") else _remembered(int, 0), None))
-    return plan
+    return _Plan(plan)
 
 
 def _item(path, line, row, plan, width):
@@ -268,7 +281,7 @@ def _item(path, line, row, plan, width):
         raise BillError(path, line, None, "%d cells where the header has %d" % (len(row), width))
     row.append("")
     try:
-        values = [parse(row[i]) for i, parse, _name in plan]
+        values = plan.values(row)
     except ValueError:
         for i, parse, name in plan:  # find the cell, for the message
             try:
