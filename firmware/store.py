@@ -35,7 +35,7 @@ rename is atomic):
 import os
 
 from firmware import store_io as io
-from protocol import records
+from protocol import auth, records
 
 # Budget bytes only a GAP record may use: a detail record must leave them free,
 # so the gap can always go in first once an ack freed space. A GAP frame is at
@@ -69,6 +69,7 @@ class RecordLog:
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self._f = None  # the last segment, open for appending
+        self.mac_key = None  # set by sign_with(): records then carry chained MACs
         self._reset()
 
     def _reset(self):
@@ -80,6 +81,7 @@ class RecordLog:
         self._sealed = False  # its tail could not be cut: start a new segment
         self._drop = None  # [count, first_time, last_time, head] while dropping
         self._lost = {}  # segment first seq -> seqs read() found unreadable
+        self._last_mac = auth.GENESIS  # the head record's MAC (GENESIS: none, or unsigned)
 
     @property
     def first_seq(self):
@@ -132,6 +134,7 @@ class RecordLog:
             self.ack_seq = self._firsts[0] - 1
         facts["torn_bytes"] = self._repair_tail()
         self._trim()  # segments an ack covered before a cut stopped their removal
+        self._last_mac = self._head_mac(ack)
         drop = io.get(self._path(DROP))
         if isinstance(drop, list) and len(drop) == 4 and drop[0] > 0:
             if self.head_seq > drop[3]:  # its gap record is in the log already
@@ -143,6 +146,20 @@ class RecordLog:
         facts["ack"] = self.ack_seq
         facts["dropped_pending"] = self._drop[0] if self._drop else 0
         return facts
+
+    def _head_mac(self, ack):
+        # The head record's MAC: from its frame, or, once acknowledged and gone,
+        # from the ack file, which keeps the MAC of the record it acknowledges.
+        frames = self.read(self.head_seq, records.MAX_BODY + records.FRAME_OVERHEAD) if self._firsts else []
+        if frames:
+            mac = records.decode(records.unframe(frames[0])[0]).get(records.K_MAC)
+        else:
+            mac = ack[1] if isinstance(ack, list) and len(ack) > 1 and ack[0] == self.head_seq else None
+        return mac if isinstance(mac, bytes) and len(mac) == len(auth.GENESIS) else auth.GENESIS
+
+    def sign_with(self, key):
+        """From now on each record carries a MAC made with `key`, chained to the last one's."""
+        self.mac_key = key
 
     def _repair_tail(self):
         # Only the last segment can end in a partial frame: segments are only
@@ -186,23 +203,33 @@ class RecordLog:
 
     # ------------------------------------------------------------ writing
 
+    def _signed(self, rtype, seq, time, fields):
+        # (frame, mac): the record, with its MAC chained to the head's when signing.
+        unsigned = records.body(rtype, seq, time, fields)
+        if self.mac_key is None:
+            return records.frame(unsigned), auth.GENESIS
+        mac = auth.record_mac(self.mac_key, self._last_mac, unsigned)
+        return records.frame(records.body(rtype, seq, time, fields, mac)), mac
+
     def append(self, rtype, time, fields):
         """Write a record; its seq once it is on flash, None if the log is full (counted)."""
         seq = self.head_seq + 1
-        frame = records.frame(records.body(rtype, seq, time, fields))
+        frame, mac = self._signed(rtype, seq, time, fields)
         if sum(self._sizes) + len(frame) > self.max_bytes - RESERVE:
             return self._dropped(time)
         d = self._drop
         if d:
-            gap = records.body(records.GAP, seq, time, {8: d[0], 9: d[1], 10: d[2]})
-            if not self._write(records.frame(gap)):
+            gap, gap_mac = self._signed(records.GAP, seq, time, {8: d[0], 9: d[1], 10: d[2]})
+            if not self._write(gap):
                 return self._dropped(time)
+            self._last_mac = gap_mac
             self._drop = None  # the gap is on flash: only now forget the drops
             io.remove(self._path(DROP))
             seq += 1
-            frame = records.frame(records.body(rtype, seq, time, fields))
+            frame, mac = self._signed(rtype, seq, time, fields)
         if not self._write(frame):
             return self._dropped(time)
+        self._last_mac = mac
         return seq
 
     def _write(self, frame):
@@ -294,7 +321,11 @@ class RecordLog:
             return self.ack_seq
         if seq > self.head_seq:
             raise BeyondHead("ack %d beyond head %d" % (seq, self.head_seq))
-        io.put(self._path(ACK), [seq])  # on flash before any segment goes
+        acked = self.read(seq, records.MAX_BODY + records.FRAME_OVERHEAD)
+        mac = records.decode(records.unframe(acked[0])[0]).get(records.K_MAC) if acked else None
+        # On flash before any segment goes; with the MAC of record seq, which the
+        # next record chains to even once every segment is gone.
+        io.put(self._path(ACK), [seq, mac] if mac else [seq])
         self.ack_seq = seq
         self._trim()
         return seq

@@ -5,6 +5,7 @@ not carry the strings in its RAM.
 """
 
 from protocol.records import (
+    AUTH_FAILED,
     BALANCE,
     BOOT,
     CONFIG_CHANGED,
@@ -42,6 +43,7 @@ TYPES = {
     CONFIG_CHANGED: ("config_changed", {8: "key", 9: "old", 10: "new"}),
     MODEM_RESET: ("modem_reset", {8: "reason"}),
     GAP: ("gap", {8: "dropped", 9: "first_time", 10: "last_time"}),
+    AUTH_FAILED: ("auth_failed", {8: "why", 9: "group", 10: "command", 11: "failures"}),
 }
 
 COMMON = {K_TYPE: "type", K_SEQ: "seq", K_TIME: "time", K_DEVICE: "device", K_EPOCH: "epoch"}

@@ -23,6 +23,7 @@ K_SEQ = 1
 K_TIME = 2  # device UTC, seconds since 1970
 K_DEVICE = 3
 K_EPOCH = 4
+K_MAC = 5  # protocol.auth.record_mac over the body without it, chained to the previous record's
 
 # Record types.
 BOOT = 1
@@ -39,6 +40,7 @@ SMS_RECEIVED = 11
 CONFIG_CHANGED = 12
 MODEM_RESET = 13
 GAP = 14
+AUTH_FAILED = 15
 
 # Boot reasons (BOOT field "reason").
 BOOT_POWER_ON = 0
@@ -58,7 +60,7 @@ REASON_SNOOZE = 2  # the subscriber chose to go on past zero this cycle (overage
 
 # Names of types and fields, for people, are in record_names.py: the device only
 # needs the numbers.
-TYPE_LAST = GAP
+TYPE_LAST = AUTH_FAILED
 
 FRAME_OVERHEAD = 6  # u16 length + u32 CRC-32
 MAX_BODY = 1024  # a record never needs more; a larger length on flash is corruption
@@ -68,13 +70,24 @@ class RecordError(ValueError):
     """A frame or record that is not what this schema says."""
 
 
-def body(rtype, seq, time, fields):
-    """CBOR body of a record; `fields` maps type-specific keys (>= 8) to values."""
+def body(rtype, seq, time, fields, mac=None):
+    """CBOR body of a record; `fields` maps type-specific keys (>= 8) to values;
+    `mac` (16 bytes) goes under K_MAC."""
     record = {K_TYPE: rtype, K_SEQ: seq, K_TIME: time}
+    if mac is not None:
+        record[K_MAC] = mac
     for key in fields:
         if key < 8:
             raise RecordError("type-specific keys start at 8, got %d" % key)
         record[key] = fields[key]
+    return cbor.dumps(record)
+
+
+def unsigned_body(record):
+    """The body a signed record's MAC covers: its map without K_MAC, encoded again
+    (canonical CBOR: the bytes the device signed)."""
+    record = dict(record)
+    record.pop(K_MAC, None)
     return cbor.dumps(record)
 
 
