@@ -12,13 +12,15 @@ ROOT = os.path.dirname(os.path.abspath(__file__))
 BIN = os.path.dirname(sys.executable)
 
 
-@task
-def build(c):
-    """Compile firmware/, protocol/ and board/ to .mpy with mpy-cross (build/mpy)."""
-    from host_tools import micropython_vm, mpy_build
+@task(help={"board": "a folder of board/ (pico_ec25, esp32s3_sim7600, ...): build/BOARD gets its .mpy, main.py"})
+def build(c, board=None):
+    """Compile firmware/, protocol/ and board/ to .mpy with mpy-cross: all of it into
+    build/mpy (the emulator and the tests run from there), or with --board only what
+    that board runs, for its MCU, into build/BOARD with its main.py and manifest.py."""
+    from host_tools import board_build, micropython_vm, mpy_build
 
     try:
-        out = mpy_build.compile_tree()
+        out = board_build.build_board(board) if board else mpy_build.compile_tree()
     except (mpy_build.BuildError, micropython_vm.ToolMissing) as exc:
         raise Exit(str(exc))
     count = sum(len([n for n in files if n.endswith(".mpy")]) for _d, _s, files in os.walk(out))

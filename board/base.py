@@ -11,6 +11,8 @@ gives it:
   `vfs.VfsLfs2` mounts) for the record log partition.
 - `clock`: the device's real-time clock (see `Clock` below).
 - `led(on)`, `modem_power(on)`: the two pins every board has.
+- `modem_dialect`: which AT dialect its modem speaks ("quectel", "simcom"): the
+  firmware picks its modem driver by it.
 - `unique_id()`: bytes that identify this board for life (chip id).
 - `reset()`: restart the MCU; never returns.
 - `reset_cause()`: why we booted: one of the RESET_* names below.
@@ -61,6 +63,7 @@ class Board:
     name = "abstract"
     mcu = "unknown"
     host_baud = 115200
+    modem_dialect = "quectel"
     clock = None
 
     def host_uart(self):

@@ -1,2 +1,5 @@
-metadata(version="0.1.0", description="edgemeter board interface; each board folder adds its own module")
-package("board", files=["__init__.py", "base.py"], base_path="..")
+metadata(
+    version="0.1.0",
+    description="edgemeter board interface, and board.hardware that makes a real board's data into objects",
+)
+package("board", files=["__init__.py", "base.py", "hardware.py"], base_path="..")

@@ -11,6 +11,8 @@ import binascii
 
 from firmware import boot_reason, flashfs, smp_uart, store_io
 from firmware.modem import Modem
+from firmware.modem_simcom import SimcomModem
+from firmware.auth_guard import Guard
 from firmware.balance import Balance
 from firmware.messaging import Messaging
 from firmware.sms_inbox import Inbox
@@ -34,6 +36,8 @@ STATE_DIR = flashfs.MOUNT_POINT + "/state"
 # The log may use this share of the partition; the rest is littlefs's room to
 # copy-on-write, plus the small state files.
 LOG_SHARE = 0.75
+# The modem driver for each AT dialect a board can name (Board.modem_dialect).
+MODEM_DIALECTS = {"quectel": Modem, "simcom": SimcomModem}
 
 
 def device_id(board):
@@ -62,14 +66,19 @@ class Firmware:
         partition = flash.ioctl(4, 0) * flash.ioctl(5, 0)
         self.log = RecordLog(LOG_DIR, self.device_id, int(partition * LOG_SHARE))
         recovered = self.log.open()
+        store_io.makedirs(STATE_DIR)
+        # Before the first record of this boot: a provisioned device signs them all.
+        guard = self.smp.guard = Guard(STATE_DIR + "/auth", self.record, self.board.clock)
+        if guard.provisioned:
+            self.log.sign_with(guard.key)
         reason = boot_reason.detect(self.board.reset_cause(), RUNNING_MARKER)
         self.record(records.BOOT, {8: reason, 9: VERSION})
         OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record)
-        store_io.makedirs(STATE_DIR)
         # The modem keeps its power (and its counters) only across resets of the MCU alone.
         modem_kept_power = reason in (records.BOOT_RESET_COMMAND, records.BOOT_WATCHDOG)
         self.board.modem_power(True)
-        modem = Modem(self.board.modem_uart(), self.board.modem_power, self.board.modem_sleep_ms)
+        driver = MODEM_DIALECTS[self.board.modem_dialect]
+        modem = driver(self.board.modem_uart(), self.board.modem_power, self.board.modem_sleep_ms)
         outbox = Outbox(modem, self.record, STATE_DIR + "/outbox")
         usage = UsageService(modem, self.board.clock, self.record, STATE_DIR, None, None, outbox)
         balance = Balance(outbox, STATE_DIR + "/balance", lambda: (usage.recipients(), usage.line()[1]))
@@ -78,7 +87,7 @@ class Firmware:
         subscriptions = Subscriptions(outbox, STATE_DIR + "/subscriptions")
         messaging = Messaging(modem, self.board.clock, outbox, inbox, balance, queries, subscriptions)
         usage.resume(modem_kept_power)
-        MeteringGroup(self.smp, self.log, usage, balance, subscriptions, self.board.clock, queries)
+        MeteringGroup(self.smp, self.log, usage, balance, subscriptions, self.board.clock, queries, guard)
         self.board.led(True)
         print(
             "edgemeter %s booted (%s), flash %s, log epoch %d head %d%s"

@@ -11,7 +11,9 @@ standard SMP error or drops the frame, and keeps serving:
   rc EINVAL;
 - a request in SMP version 3 (reserved): rc UNSUPPORTED_TOO_NEW;
 - bad CRC, bad base64, oversize or truncated frames: dropped by the transport;
-- a handler that fails unexpectedly: rc EUNKNOWN.
+- a handler that fails unexpectedly: rc EUNKNOWN;
+- a state-changing request without a good proof (when a guard is set, see
+  auth_guard.py): rc EACCESSDENIED.
 
 Responses use the request's version. SMP-level errors go in "rc" in both
 versions; a group's own error goes in "err": {"group", "rc"} in version 2 and,
@@ -43,6 +45,7 @@ class SMPServer:
         self._deferred = []
         self.requests = 0
         self.errors = 0
+        self.guard = None  # firmware/auth_guard.py: the proof state-changing requests need
 
     def register(self, group_id, handlers):
         """Add a group: `handlers` maps (command id, op) to fn(request map) -> map."""
@@ -93,6 +96,8 @@ class SMPServer:
             raise SMPError(smp.ERR_EINVAL, reason="payload is not valid CBOR")
         if not isinstance(request, dict):
             raise SMPError(smp.ERR_EINVAL, reason="payload is not a CBOR map")
+        if self.guard is not None and self.guard.protects(group, command, op):
+            request = self.guard.check(version, op, group, command, request)
         return handler(request)
 
     @staticmethod

@@ -5,8 +5,8 @@ Each subcommand is a `do_<name>(args)` handler plus an argparse factory, listed 
 cli_ledger.py (the host ledger and bills), cli_emulate.py (the emulated board).
 Handlers raise `CommandError` (or `DeviceError`, `LedgerError`) with one line for
 the user; `main` prints it as `edgemeter: <message>` and exits 1. Exit status: 0
-done, 1 such an error, 2 a usage error (argparse), 130 Ctrl-C (one line, never a
-traceback).
+done, 1 such an error, 2 a usage error (argparse), 3 records that failed their
+MAC check, 130 Ctrl-C (one line, never a traceback).
 """
 
 import argparse
@@ -14,6 +14,7 @@ import logging
 import sys
 
 from host_tools import __version__
+from host_tools import cli_deploy as deploy
 from host_tools import cli_device as dev
 from host_tools import cli_emulate as emu
 from host_tools import cli_field as field
@@ -35,6 +36,7 @@ COMMANDS = {
     "log": (led.do_log, led._log_parser),
     "reconcile": (led.do_reconcile, led._reconcile_parser),
     "emulate": (emu.do_emulate, emu._emulate_parser),
+    "deploy": (deploy.do_deploy, deploy.deploy_parser),
     "ports": (field.do_ports, field.ports_parser),
     "monitor": (field.do_monitor, field.monitor_parser),
     "completion": (lambda args: print(field.completion_script(build_parser()), end=""), field.completion_parser),
@@ -46,7 +48,8 @@ def build_parser():
         prog="edgemeter",
         description="Meter mobile data at the subscriber's edge.",
         epilog="exit status: 0 done; 1 an error, one line on stderr saying what to do next;\n"
-        "2 a usage error (bad option); 130 interrupted (Ctrl-C).\n"
+        "2 a usage error (bad option); 3 pulled records that failed their MAC check (tampering);\n"
+        "130 interrupted (Ctrl-C).\n"
         "--port may come from EDGEMETER_PORT. docs/technician.md has a troubleshooting table.\n"
         "examples: edgemeter ports\n"
         "          edgemeter status --port /dev/ttyUSB0\n"
@@ -78,7 +81,7 @@ def main(argv=None):
         handler(args)
     except (CommandError, DeviceError, LedgerError) as exc:
         print("edgemeter: %s" % exc, file=sys.stderr)
-        return EXIT_ERROR
+        return getattr(exc, "exit_status", EXIT_ERROR)
     except KeyboardInterrupt:
         print("edgemeter: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

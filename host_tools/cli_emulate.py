@@ -2,6 +2,7 @@
 
 import argparse
 import json
+import os
 import signal
 import sys
 import time
@@ -41,9 +42,38 @@ def _emulated_bill(args):
     sys.stdout.write(writer.carrier_export(args.month) if args.format == "carrier" else writer.english_csv(args.month))
 
 
+def _emulated_repl(args):
+    """The emulated board as a fresh MicroPython board on the bench: a REPL on a serial
+    port (raw REPL included, what mpremote and `edgemeter deploy` use), whose
+    filesystem is STATE/fs. Once main.py is there, `emulate` boots it."""
+    import subprocess
+
+    from host_tools import micropython_vm
+    from host_tools.emulator.ptylink import PtyLink
+
+    filesystem = os.path.join(os.path.abspath(args.state), "fs")
+    os.makedirs(filesystem, exist_ok=True)
+    link = PtyLink()
+    with open(link.device_path, "r+b", buffering=0) as board_end:
+        vm = subprocess.Popen([micropython_vm.executable()], stdin=board_end, stdout=board_end, stderr=board_end,
+                              cwd=filesystem)
+    signal.signal(signal.SIGTERM, lambda signum, frame: vm.terminate())
+    print("serial: %s" % link.host_path, flush=True)
+    print("filesystem: %s" % filesystem, flush=True)
+    try:
+        vm.wait()
+    except KeyboardInterrupt:
+        vm.terminate()
+        vm.wait()
+    finally:
+        link.close()
+
+
 def do_emulate(args):
     if args.action == "bill":
         return _emulated_bill(args)
+    if args.action == "repl":
+        return _emulated_repl(args)
     from host_tools.emulator.board_runner import BoardRunner
 
     if args.speed <= 0:
@@ -71,6 +101,8 @@ def do_emulate(args):
         runner.start()
         print("serial: %s" % runner.link.host_path, flush=True)
         print("state: %s" % runner.state_dir, flush=True)
+        if runner.deployed:
+            print("firmware: deployed in %s (edgemeter deploy)" % runner.deployed, flush=True)
         print("speed: %gx; SIGKILL of the pid in firmware.pid is a power cut; Ctrl-C stops" % args.speed, flush=True)
         while True:
             time.sleep(3600)
@@ -86,11 +118,13 @@ def _emulate_parser(sub):
         "emulate",
         help="run the firmware on the emulated board (MicroPython unix port); print its carrier's bill",
         epilog="examples: edgemeter emulate --state /tmp/board1 --speed 60 --scenario month.json\n"
-        "          edgemeter emulate bill --state /tmp/board1 --month 2026-11 --agreement contract.json > bill.csv",
+        "          edgemeter emulate bill --state /tmp/board1 --month 2026-11 --agreement contract.json > bill.csv\n"
+        "          edgemeter emulate repl --state /tmp/board1   # then: edgemeter deploy --board emulated --port …",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("action", nargs="?", choices=("run", "bill"), default="run",
-                   help="run the board (default), or print the simulated carrier's itemised bill for --month")
+    p.add_argument("action", nargs="?", choices=("run", "bill", "repl"), default="run",
+                   help="run the board (default); print the simulated carrier's itemised bill for --month; "
+                   "or offer a bare MicroPython REPL whose filesystem is STATE/fs (what edgemeter deploy writes to)")
     p.add_argument("--state", required=True, help="directory for the board's flash image and files")
     p.add_argument("--speed", type=float, default=1.0, help="simulated time runs N times faster (default 1)")
     p.add_argument("--start", help="simulated start time, ISO 8601 (default: now)")

@@ -21,14 +21,42 @@ def do_pull(args):
         return Device(port, framing=args.framing)
 
     result = asyncio.run(pull(port_of(args), args.ledger, device))
+    verdict = _verdict(args.ledger, result.device)
     if args.json:
-        print(json.dumps(result.as_json()))
+        print(json.dumps(dict(result.as_json(), evidence=verdict.summary())))
     else:
         rate = result.pulled / result.seconds if result.seconds else 0.0
         print(
             "%s epoch %d: pulled %d records (%d new, %d already in the ledger) up to seq %d, %.0f records/s"
             % (result.device, result.epoch, result.pulled, result.new, result.duplicates, result.head_seq, rate)
         )
+        print("checked: %s" % (", ".join("%d %s" % (n, status) for status, n in sorted(verdict.counts.items())) or "nothing"))
+    flagged = verdict.flagged()
+    if flagged:
+        for epoch, seq, status in flagged[:20]:
+            print("edgemeter: record %d of epoch %d is %s: altered, removed or forged on the way" % (seq, epoch, status),
+                  file=sys.stderr)
+        raise Tampered("%d records of %s failed their MAC check: do not use them as evidence" % (len(flagged), result.device))
+
+
+def _verdict(ledger_path, device):
+    """The MAC check of every record of `device` in the ledger (host_tools/evidence_check.py)."""
+    from host_tools.evidence_check import check
+    from host_tools.keys import KeyFile, KeyFileError
+    from host_tools.ledger import Ledger
+
+    try:
+        key = KeyFile().get(device)
+    except KeyFileError as exc:
+        raise CommandError(str(exc)) from None
+    with Ledger(ledger_path, create=False) as ledger:
+        return check(ledger, device, key)
+
+
+class Tampered(CommandError):
+    """Records that failed their MAC check: exit status 3."""
+
+    exit_status = 3
 
 
 def _pull_parser(sub):

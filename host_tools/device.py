@@ -10,7 +10,9 @@ import asyncio
 import binascii
 import errno
 
+import pydantic
 import serial
+from smp import header as smpheader
 from smpclient import SMPClient
 from smp.exceptions import SMPException
 from smpclient.exceptions import SMPBadSequence, SMPValidationException
@@ -18,6 +20,9 @@ from smpclient.generics import error, success
 from smpclient.requests.os_management import MCUMgrParametersRead
 from smpclient.transport import SMPTransportDisconnected
 from smpclient.transport.serial import Cobs, SMPSerialRawTransport, SMPSerialTransport
+
+from protocol import auth
+from protocol import metering
 
 DEFAULT_BAUD = 115200
 
@@ -34,6 +39,30 @@ MAX_MESSAGE = 65535  # the COBS transport's own bound; the device's buf_size is 
 
 class DeviceError(Exception):
     pass
+
+
+def needs_proof(request):
+    """Whether the device wants a proof with this request: every write but echo and the key itself."""
+    header = request.header
+    if int(header.op) != int(smpheader.OP.WRITE):
+        return False
+    where = (int(header.group_id), int(header.command_id))
+    return where not in ((0, 0), (metering.GROUP, metering.CMD_AUTH))
+
+
+_AUTHED = {}
+
+
+def signed(request, key, nonce):
+    """A copy of `request` with its "auth" proof for the device's challenge `nonce`."""
+    fields = request.model_dump(exclude_unset=True, exclude_none=True, exclude=_MESSAGE_FIELDS)
+    header = request.header
+    proof = auth.request_proof(key, nonce, int(header.version), int(header.group_id), int(header.command_id),
+                               int(header.op), fields)
+    cls = type(request)
+    if cls not in _AUTHED:  # smp message models forbid unknown fields: a subclass with "auth"
+        _AUTHED[cls] = pydantic.create_model(cls.__name__, __base__=cls, auth=(bytes, ...))
+    return _AUTHED[cls](**fields, auth=proof, sequence=header.sequence)
 
 
 def open_port(port, baudrate=DEFAULT_BAUD):
@@ -107,8 +136,9 @@ FRAMINGS = {"console": _ConsoleTransport, "cobs": _CobsTransport}
 class Device:
     """Use as `async with Device(port) as device: await device.request(EchoWrite(d="hi"))`."""
 
-    def __init__(self, port, baudrate=DEFAULT_BAUD, timeout_s=DEFAULT_TIMEOUT_S, retries=1, framing="console"):
+    def __init__(self, port, baudrate=DEFAULT_BAUD, timeout_s=DEFAULT_TIMEOUT_S, retries=1, framing="console", keys=None):
         self.port = port
+        self.keys = keys  # host_tools.keys.KeyFile for signed writes; the default file if None
         self.timeout_s = timeout_s
         self.retries = retries
         self.transport = FRAMINGS[framing](baudrate)
@@ -135,7 +165,8 @@ class Device:
         """
         for attempt in range(retries + 1):
             try:
-                response = await self.client.request(request, timeout_s=timeout_s)
+                sent = await self._signed(request) if needs_proof(request) else request
+                response = await self.client.request(sent, timeout_s=timeout_s)
                 break
             except _LOST_FRAME as exc:
                 if attempt == retries:
@@ -153,6 +184,22 @@ class Device:
         if error(response):
             raise DeviceError("the device refused %s: %s" % (type(request).__name__, describe_error(response)))
         raise DeviceError("unexpected answer to %s: %r" % (type(request).__name__, response))
+
+    async def _signed(self, request):
+        """`request` with its "auth" proof over a fresh challenge (firmware/auth_guard.py)."""
+        from host_tools.keys import KeyFile, KeyFileError
+        from host_tools.metering_requests import AuthRead
+
+        challenge = await self.request(AuthRead(), retries=self.retries)
+        keys = self.keys or KeyFile()
+        try:
+            key = keys.get(challenge.dev)
+        except KeyFileError as exc:
+            raise DeviceError(str(exc)) from None
+        if key is None:
+            raise DeviceError("no key for %s in %s: this device was provisioned elsewhere; "
+                              "add its key there (edgemeter deploy provisions new devices)" % (challenge.dev, keys.path))
+        return signed(request, key, challenge.nonce)
 
     def _unplugged(self, exc):
         return DeviceError("lost %s: %s (was the cable unplugged?)" % (self.port, exc))

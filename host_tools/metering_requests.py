@@ -21,6 +21,8 @@ class METERING_ERR(IntEnum):
     BEYOND_HEAD = m.ERR_BEYOND_HEAD
     WRONG_EPOCH = m.ERR_WRONG_EPOCH
     BAD_ARGUMENT = m.ERR_BAD_ARGUMENT
+    AUTH = m.ERR_AUTH
+    LOCKED = m.ERR_LOCKED
 
 
 class MeteringErrorV1(smperror.ErrorV1):
@@ -309,3 +311,42 @@ class ConfigRead(ConfigReadRequest, _Metering):
 
 class ConfigWrite(ConfigWriteRequest, _Metering):
     _Response = ConfigWriteResponse
+
+
+class AuthReadRequest(smpmsg.ReadRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_AUTH
+
+
+class AuthReadResponse(smpmsg.ReadResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_AUTH
+
+    dev: str
+    ep: int
+    nonce: bytes
+    """Good for one write's proof (protocol/auth.py request_proof)."""
+    provisioned: bool
+
+
+class AuthWriteRequest(smpmsg.WriteRequest):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_AUTH
+
+    key: bytes
+    """The device key (32 bytes): taken once, by a device that has none."""
+
+
+class AuthWriteResponse(smpmsg.WriteResponse):
+    _GROUP_ID = m.GROUP
+    _COMMAND_ID = m.CMD_AUTH
+
+    provisioned: bool
+
+
+class AuthRead(AuthReadRequest, _Metering):
+    _Response = AuthReadResponse
+
+
+class AuthWrite(AuthWriteRequest, _Metering):
+    _Response = AuthWriteResponse

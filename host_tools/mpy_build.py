@@ -15,6 +15,7 @@ from host_tools.micropython_vm import REPO, find_tool
 
 DEVICE_PACKAGES = ("protocol", "board", "firmware")
 BUILD_DIR = os.path.join(REPO, "build", "mpy")
+DATA_FILES = (".json", ".csv")  # a board's board.json and pins.csv, read at run time
 
 
 class BuildError(RuntimeError):
@@ -34,8 +35,23 @@ def device_sources(root=REPO):
                     yield os.path.relpath(os.path.join(folder, name), root)
 
 
+def compile_module(tool, rel, target, extra_args=(), root=REPO):
+    """mpy-cross the module `rel` (relative to root, its name in tracebacks) into `target`."""
+    os.makedirs(os.path.dirname(target), exist_ok=True)
+    done = subprocess.run(
+        [tool, *extra_args, "-s", rel, "-o", target, os.path.join(root, rel)], capture_output=True, text=True
+    )
+    if done.returncode != 0:
+        raise BuildError("mpy-cross failed on %s:\n%s" % (rel, done.stderr.strip()))
+
+
+def copy_data_file(rel, out_dir):
+    os.makedirs(os.path.dirname(os.path.join(out_dir, rel)), exist_ok=True)
+    shutil.copyfile(os.path.join(REPO, rel), os.path.join(out_dir, rel))
+
+
 def compile_tree(out_dir=BUILD_DIR, extra_args=()):
-    """Compile stale modules into out_dir; copy data files (board.json). Returns out_dir."""
+    """Compile stale modules into out_dir; copy data files (board.json, pins.csv). Returns out_dir."""
     tool = compiler()
     sources = list(device_sources())
     wanted = {rel[:-3] + ".mpy" for rel in sources}
@@ -49,17 +65,10 @@ def compile_tree(out_dir=BUILD_DIR, extra_args=()):
         target = os.path.join(out_dir, rel[:-3] + ".mpy")
         if os.path.exists(target) and os.path.getmtime(target) >= os.path.getmtime(source) and not extra_args:
             continue
-        os.makedirs(os.path.dirname(target), exist_ok=True)
-        done = subprocess.run(
-            [tool, *extra_args, "-s", rel, "-o", target, source], capture_output=True, text=True
-        )
-        if done.returncode != 0:
-            raise BuildError("mpy-cross failed on %s:\n%s" % (rel, done.stderr.strip()))
+        compile_module(tool, rel, target, extra_args)
     for package in DEVICE_PACKAGES:
         for folder, _dirs, files in os.walk(os.path.join(REPO, package)):
             for name in files:
-                if name.endswith(".json"):
-                    rel = os.path.relpath(os.path.join(folder, name), REPO)
-                    os.makedirs(os.path.dirname(os.path.join(out_dir, rel)), exist_ok=True)
-                    shutil.copyfile(os.path.join(REPO, rel), os.path.join(out_dir, rel))
+                if name.endswith(DATA_FILES):
+                    copy_data_file(os.path.relpath(os.path.join(folder, name), REPO), out_dir)
     return out_dir

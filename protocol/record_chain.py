@@ -9,8 +9,8 @@ records in seq order with the key tells, for each:
 - BAD: wrong MAC: altered, forged, or made with another key;
 - BROKEN: the record before it is missing (a gap), so it cannot be checked;
   the walk goes on from its MAC, so one removed record flags one record;
-- UNSIGNED: no MAC (written before the device had a key, or by a firmware
-  that does not sign). Once records are signed, an unsigned one is suspect.
+- UNSIGNED: no MAC: written before the device had a key. Once a log has a
+  signed record, a later unsigned one is BAD: a signing device never stops.
 
 Runs on the host (pull, reconcile) and in the device tests.
 """
@@ -27,6 +27,7 @@ def check(pairs, key):
     """Yield (seq, status) for (seq, body) pairs of one log (device, epoch) in seq order."""
     previous_seq = None
     previous_mac = None  # None: unknown (the walk starts after a gap)
+    signed = False
     for seq, body in pairs:
         record = records.decode(body)
         if previous_seq is None:
@@ -37,8 +38,9 @@ def check(pairs, key):
         mac = record.get(records.K_MAC)
         if mac is None:
             previous_mac = auth.GENESIS
-            yield seq, UNSIGNED
+            yield seq, BAD if signed else UNSIGNED
             continue
+        signed = True
         if previous_mac is None:
             status = BROKEN
         elif auth.equal(mac, auth.record_mac(key, previous_mac, records.unsigned_body(record))):

@@ -75,3 +75,8 @@ class EmulatedBoard(base.Board):
 
     def reset(self):
         sys.exit(wiring.EXIT_RESET)
+
+
+def board():
+    """The board as the emulator starts it: `micropython main.py STATE/wiring.json`."""
+    return EmulatedBoard(sys.argv[1])

@@ -3,9 +3,7 @@
 This is the emulated board's `main.py`: build the board, hand it to the firmware.
 """
 
-import sys
-
-from board.emulated import EmulatedBoard
+from board.emulated import board
 from firmware import main
 
-main.run(EmulatedBoard(sys.argv[1]))
+main.run(board())

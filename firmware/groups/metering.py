@@ -21,7 +21,7 @@ def _uint(request, key, default=None):
 
 
 class MeteringGroup:
-    def __init__(self, server, log, plans=None, balance=None, subscriptions=None, clock=None, queries=None):
+    def __init__(self, server, log, plans=None, balance=None, subscriptions=None, clock=None, queries=None, guard=None):
         self._server = server
         self._log = log
         self._plans = plans
@@ -29,6 +29,7 @@ class MeteringGroup:
         self._subscriptions = subscriptions
         self._clock = clock
         self._queries = queries
+        self._guard = guard
         handlers = {
             (m.CMD_STATUS, smp.OP_READ): self.status,
             (m.CMD_READ, smp.OP_READ): self.read,
@@ -47,6 +48,9 @@ class MeteringGroup:
         if queries is not None:
             handlers[(m.CMD_CONFIG, smp.OP_READ)] = self.config_read
             handlers[(m.CMD_CONFIG, smp.OP_WRITE)] = self.config_write
+        if guard is not None:
+            handlers[(m.CMD_AUTH, smp.OP_READ)] = self.auth_read
+            handlers[(m.CMD_AUTH, smp.OP_WRITE)] = self.auth_write
         server.register(m.GROUP, handlers)
 
     def _identity(self):
@@ -150,3 +154,18 @@ class MeteringGroup:
         except ValueError as error:
             raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, str(error))
         return self.config_read(request)
+
+    def auth_read(self, request):
+        """A one-time challenge for the next write's proof (see auth_guard.py)."""
+        reply = self._identity()
+        reply.update({"nonce": self._guard.challenge(), "provisioned": self._guard.provisioned})
+        return reply
+
+    def auth_write(self, request):
+        """The device key, taken once; never read back."""
+        try:
+            self._guard.provision(request.get("key"))
+        except ValueError as error:
+            raise SMPError(smp.ERR_EACCESSDENIED, m.ERR_AUTH, "key: %s" % error)
+        self._log.sign_with(self._guard.key)
+        return {"provisioned": True}

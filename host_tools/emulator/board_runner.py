@@ -104,16 +104,23 @@ class BoardRunner:
             },
         )
 
+    @property
+    def deployed(self):
+        """STATE/fs when `edgemeter deploy` put firmware there (its main.py), else None."""
+        folder = self.path("fs")
+        return folder if os.path.exists(os.path.join(folder, "main.py")) else None
+
     def _power_on(self, reset_cause):
         self._write_wiring(reset_cause)
         console = open(self.path("console.log"), "ab")
-        self.process = micropython_vm.popen(
-            [BOOT_SCRIPT, self.path(wiring.FILENAME)],
-            heap=self.definition["heap"],
-            stdin=subprocess.DEVNULL,
-            stdout=console,
-            stderr=subprocess.STDOUT,
-        )
+        streams = {"stdin": subprocess.DEVNULL, "stdout": console, "stderr": subprocess.STDOUT}
+        deployed = self.deployed
+        if deployed:  # boot what was deployed, like a board booting main.py from its filesystem
+            env = dict(os.environ, MICROPYPATH=deployed + ":.frozen")
+            argv = micropython_vm.command([os.path.join(deployed, "main.py"), self.path(wiring.FILENAME)], self.definition["heap"])
+            self.process = subprocess.Popen(argv, env=env, cwd=deployed, **streams)
+        else:  # the repository's code, compiled to build/mpy
+            self.process = micropython_vm.popen([BOOT_SCRIPT, self.path(wiring.FILENAME)], heap=self.definition["heap"], **streams)
         console.close()
         self.boots += 1
         with open(self.path("firmware.pid.tmp"), "w") as f:
@@ -149,14 +156,17 @@ class BoardRunner:
         self._provision()
 
     def _provision(self):
-        """Like a technician at installation: give a board without a plan the scenario's plan."""
+        """Like a technician at installation: give a new board its key (kept in the key
+        file, host_tools/keys.py) and, without a plan, the scenario's plan."""
         from host_tools.device import Device
         from host_tools.metering_requests import PlanRead, PlanWrite
+        from host_tools.provisioning import provision as provision_key
 
         plan = self.scenario.plan
 
         async def provision():
             async with Device(self.link.host_path, timeout_s=1.0, retries=20) as device:
+                await provision_key(device)
                 current = await device.request(PlanRead(), retries=5)
                 if current.plan is None:
                     await device.request(

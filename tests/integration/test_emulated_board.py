@@ -1,6 +1,7 @@
 """The walking skeleton end to end: `edgemeter emulate` runs the firmware on the real
 MicroPython VM and PyPI's smpclient talks to it over a pseudo-terminal, before and
-after a power cut (SIGKILL of the firmware process)."""
+after a power cut (SIGKILL of the firmware process). Reads are open to any SMP client;
+a write needs a proof made with the device's key (firmware/auth_guard.py)."""
 
 import asyncio
 from datetime import datetime, timedelta, timezone
@@ -17,6 +18,16 @@ from smpclient.requests.os_management import (
 )
 from smpclient.transport.serial import SMPSerialTransport
 
+from host_tools.device import signed
+from host_tools.keys import KeyFile
+from host_tools.metering_requests import AuthRead
+
+
+async def _with_proof(client, request):
+    """`request` sent with a proof over a fresh challenge, as edgemeter's own client does."""
+    challenge = await client.request(AuthRead())
+    return await client.request(signed(request, KeyFile().get(challenge.dev), challenge.nonce))
+
 
 async def _session(port, set_to):
     async with SMPClient(SMPSerialTransport(), port, timeout_s=3.0) as client:
@@ -24,7 +35,10 @@ async def _session(port, set_to):
         assert success(echo), echo
         assert echo.r == "剩余10MB 流量提醒 – edgemeter"
 
-        written = await client.request(DateTimeWrite(datetime=set_to.strftime("%Y-%m-%dT%H:%M:%S")))
+        stamp = set_to.strftime("%Y-%m-%dT%H:%M:%S")
+        refused = await client.request(DateTimeWrite(datetime=stamp))
+        assert error(refused) and refused.rc == 11, refused  # EACCESSDENIED: no proof
+        written = await _with_proof(client, DateTimeWrite(datetime=stamp))
         assert success(written), written
         read = await client.request(DateTimeRead())
         assert success(read), read
@@ -57,8 +71,8 @@ def test_smpclient_before_and_after_power_cut(emulator):
 
 async def _reset_and_wait(port):
     async with SMPClient(SMPSerialTransport(), port, timeout_s=3.0) as client:
-        assert success(await client.request(DateTimeWrite(datetime="2027-03-04T05:06:07")))
-        assert success(await client.request(ResetWrite()))
+        assert success(await _with_proof(client, DateTimeWrite(datetime="2027-03-04T05:06:07")))
+        assert success(await _with_proof(client, ResetWrite()))
     await asyncio.sleep(0.5)
     async with SMPClient(SMPSerialTransport(), port, timeout_s=3.0) as client:
         read = await client.request(DateTimeRead())

@@ -1,0 +1,125 @@
+"""edgemeter deploy: build the device code for a board, install it with mpremote, check it runs.
+
+    edgemeter deploy --board pico_ec25 --port /dev/ttyACM0
+
+1. `invoke build --board B`'s work: the device packages compiled to .mpy with the
+   board's architecture flags, and the board's main.py (host_tools/board_build.py);
+2. mpremote copies that tree onto the board's filesystem over the raw REPL
+   (`resume`: whatever runs is interrupted with Ctrl-C, nothing is soft-reset first);
+3. the board is reset, so main.py starts the new firmware;
+4. the firmware version is read back over SMP (OS info "v") until it answers, and
+   must be the one just built.
+
+The emulated board's REPL (`edgemeter emulate repl --state DIR`) takes the same
+copy; it cannot reset into the firmware on the same port, so there deploy stops
+after the copy (--no-reset) and `edgemeter emulate --state DIR` boots what was
+deployed.
+"""
+
+import argparse
+import asyncio
+import os
+import subprocess
+import sys
+import time
+
+from host_tools.cli_common import CommandError, add_port, port_of
+from host_tools.device import Device, DeviceError
+
+COPY_TIMEOUT_S = 300
+PROBE_TIMEOUT_S = 15  # a MicroPython REPL answers in well under a second
+
+
+def _mpremote(port, *command, timeout=COPY_TIMEOUT_S):
+    """Run `mpremote connect PORT resume COMMAND…`; CommandError with its last words if it fails."""
+    argv = [sys.executable, "-m", "mpremote", "connect", port, "resume", *command]
+    try:
+        done = subprocess.run(argv, capture_output=True, text=True, timeout=timeout)
+    except subprocess.TimeoutExpired:
+        raise CommandError("mpremote got no answer from %s in %d s: is MicroPython running there, "
+                           "and no other program holding the port?" % (port, timeout)) from None
+    if done.returncode != 0:
+        last = (done.stderr.strip() or done.stdout.strip() or "exit %d" % done.returncode).splitlines()[-1]
+        raise CommandError("mpremote failed on %s: %s (is it a MicroPython board? edgemeter ports lists them)" % (port, last))
+    return done.stdout
+
+
+def copy_tree(folder, port):
+    """Copy every file under `folder` to the same path on the board, in one mpremote
+    session: folders made first (those already there kept), then each file. Paths
+    are relative to the board's working folder ("/" on a board). The file count."""
+    folders, files = [], []
+    for root, dirs, names in os.walk(folder):
+        dirs.sort()
+        rel = os.path.relpath(root, folder).replace(os.sep, "/")
+        if rel != ".":
+            folders.append(rel)
+        files += [(os.path.join(root, name), (rel + "/" if rel != "." else "") + name) for name in sorted(names)]
+    make = "import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n  pass" % (folders,)
+    command = ["exec", make]
+    for source, target in files:
+        command += ["+", "fs", "cp", source, ":" + target]
+    _mpremote(port, *command)
+    return len(files)
+
+
+async def running_version(port, timeout_s):
+    """The firmware version the board on `port` reports over SMP, waiting for it to boot."""
+    from smpclient.requests.os_management import OSApplicationInfoRead
+
+    deadline = time.monotonic() + timeout_s
+    while True:
+        try:
+            async with Device(port) as device:
+                return (await device.request(OSApplicationInfoRead(format="v"))).output
+        except DeviceError:
+            if time.monotonic() > deadline:
+                raise
+            await asyncio.sleep(1.0)
+
+
+def do_deploy(args):
+    from firmware.version import VERSION
+    from host_tools import board_build
+
+    try:
+        folder = board_build.build_board(args.board)
+    except board_build.UnknownBoard as error:
+        raise CommandError(str(error)) from None
+    port = port_of(args)
+    if _mpremote(port, "exec", "print('raw REPL ok')", timeout=PROBE_TIMEOUT_S).strip() != "raw REPL ok":
+        raise CommandError("%s did not run code in a MicroPython raw REPL: is it a MicroPython board?" % port)
+    count = copy_tree(folder, port)
+    print("copied %d files from %s to %s" % (count, os.path.relpath(folder), port))
+    if args.no_reset:
+        return
+    _mpremote(port, "reset", timeout=30)
+    if args.no_check:
+        return
+    expected = "edgemeter-" + VERSION
+    try:
+        running = asyncio.run(running_version(args.check_port or port, args.timeout))
+    except DeviceError as error:
+        raise CommandError("the board did not answer over SMP within %g s after the reset (%s): "
+                           "look at its console with mpremote connect %s repl" % (args.timeout, error, port)) from None
+    if running != expected:
+        raise CommandError("the board runs %s, not the %s just deployed: deploy again" % (running, expected))
+    print("running %s" % running)
+
+
+def deploy_parser(sub):
+    p = sub.add_parser(
+        "deploy",
+        help="build the firmware for a board, install it with mpremote, check that it runs",
+        epilog="examples: edgemeter deploy --board pico_ec25 --port /dev/ttyACM0\n"
+        "          edgemeter deploy --board esp32s3_sim7600 --port /dev/ttyUSB0 --timeout 60\n"
+        "          edgemeter deploy --board emulated --port /dev/pts/7 --no-reset   # edgemeter emulate repl",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("--board", required=True, help="board folder name under board/ (invoke build --board lists them)")
+    add_port(p)
+    p.add_argument("--no-reset", action="store_true", help="copy only; do not reset the board or check it")
+    p.add_argument("--no-check", action="store_true", help="reset, but do not wait for the firmware's version over SMP")
+    p.add_argument("--check-port", help="read the version on this port instead (a board whose SMP link is another UART)")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the firmware to answer (default 30)")
+    return p
