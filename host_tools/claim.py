@@ -46,6 +46,7 @@ def claim_text(report, device, filed, due):
         "返还方式 Payment: %s; 如需现金仅限多收部分 %s 元，双倍部分不付现金 (cash only on request, never for the doubled part)."
         % (_payment(report), yuan(report["total_overcharged_fen"])),
         "证据 Evidence: edgemeter device %s, records as pulled into the ledger; bills %s." % (device, ", ".join(report["bills"])),
+    ] + ([evidence_line(report["evidence"])] if "evidence" in report else []) + [
         "",
         "提交时间 Filed: %s. 请于48小时内（%s 前）首次答复。" % (filed.isoformat(timespec="minutes"), due.isoformat(timespec="minutes")),
         "A first reply is due within %d hours, by %s." % (REPLY_HOURS, due.isoformat(timespec="minutes")),
@@ -75,7 +76,19 @@ def table(report):
             yuan(report["total_excluded_fen"])),
         "tolerances: " + ", ".join("%s=%s" % kv for kv in sorted(report["tolerances"].items())),
     ]
+    if "evidence" in report:
+        out.append(evidence_line(report["evidence"]))
     return "\n".join(out)
+
+
+def evidence_line(evidence):
+    """What the device's records are worth as evidence, in one line."""
+    counts = ", ".join("%d %s" % (n, status) for status, n in evidence["records"].items())
+    if not evidence["key_known"]:
+        return "evidence: %s records, NOT verified: no key for %s on this host" % (counts or "no", evidence["device"])
+    flagged = len(evidence["flagged"]) + evidence["more_flagged"]
+    return "evidence: %s; only verified records counted%s" % (
+        counts, "; %d records failed their MAC check and were left out" % flagged if flagged else "")
 
 
 CSV_COLUMNS = ("id", "month", "item", "category", "excluded", "overcharged_fen", "refund_fen", "payment",

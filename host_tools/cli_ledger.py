@@ -199,8 +199,13 @@ def do_reconcile(args):
     try:
         with Ledger(args.ledger, create=False) as ledger:
             device = _ledger_device(ledger, args.device)
-            evidence = DeviceEvidence(ledger.records(device=device))
+        verdict = _verdict(args.ledger, device)
+        with Ledger(args.ledger, create=False) as ledger:
+            # Only records whose MAC checks out are evidence (all of them if no key is held).
+            trusted = (r for r in ledger.records(device=device) if verdict.trusted(r["epoch"], r["seq"]))
+            evidence = DeviceEvidence(trusted)
         report = reconcile.reconcile(args.bill, evidence, args.account, today, agreement, _tolerances(args.tolerance))
+        report["evidence"] = verdict.summary()
     except (BillError, reconcile.ReconcileError, LedgerError) as error:
         raise CommandError(str(error)) from None
     tz = datetime.timezone(datetime.timedelta(minutes=evidence.tz_minutes))
