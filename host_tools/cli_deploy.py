@@ -8,7 +8,9 @@
    (`resume`: whatever runs is interrupted with Ctrl-C, nothing is soft-reset first);
 3. the board is reset, so main.py starts the new firmware;
 4. the firmware version is read back over SMP (OS info "v") until it answers, and
-   must be the one just built.
+   must be the one just built;
+5. a board without a key is given one (firmware/auth_guard.py), kept in the
+   technician's key file first (host_tools/keys.py).
 
 The emulated board's REPL (`edgemeter emulate repl --state DIR`) takes the same
 copy; it cannot reset into the firmware on the same port, so there deploy stops
@@ -25,6 +27,7 @@ import time
 
 from host_tools.cli_common import CommandError, add_port, port_of
 from host_tools.device import Device, DeviceError
+from host_tools.keys import KeyFile
 
 COPY_TIMEOUT_S = 300
 PROBE_TIMEOUT_S = 15  # a MicroPython REPL answers in well under a second
@@ -105,6 +108,16 @@ def do_deploy(args):
     if running != expected:
         raise CommandError("the board runs %s, not the %s just deployed: deploy again" % (running, expected))
     print("running %s" % running)
+    device = asyncio.run(_provision(args.check_port or port))
+    print("%s: its key is in %s" % (device, KeyFile().path))
+
+
+async def _provision(port):
+    """Give a new board its key (host_tools/provisioning.py); its device id."""
+    from host_tools.provisioning import provision
+
+    async with Device(port) as device:
+        return await provision(device)
 
 
 def deploy_parser(sub):
