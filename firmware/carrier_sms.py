@@ -85,6 +85,8 @@ def classify(sender, text):
         return "cancelled", {"service": _quoted(text)}
     if "0000" in text and "退订" in text and _services(text):
         return "services", {"items": _services(text)}
+    if "0000" in text and "没有订购" in text:  # the "0000" reply of a line with no monthly services
+        return "services", {"items": []}
     if "二次确认" in text or ("回复" in text and "确认" in text and "订购" in text):
         return "order_request", {"service": _quoted(text), "price": fen(text)[0]}
     if "扣费" in text and "提醒" in text:

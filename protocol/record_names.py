@@ -15,6 +15,7 @@ from protocol.records import (
     GAP,
     K_DEVICE,
     K_EPOCH,
+    K_MAC,
     K_SEQ,
     K_TIME,
     K_TYPE,
@@ -46,4 +47,4 @@ TYPES = {
     AUTH_FAILED: ("auth_failed", {8: "why", 9: "group", 10: "command", 11: "failures"}),
 }
 
-COMMON = {K_TYPE: "type", K_SEQ: "seq", K_TIME: "time", K_DEVICE: "device", K_EPOCH: "epoch"}
+COMMON = {K_TYPE: "type", K_SEQ: "seq", K_TIME: "time", K_DEVICE: "device", K_EPOCH: "epoch", K_MAC: "mac"}

@@ -27,6 +27,7 @@ def test_orders_charges_and_the_0000_list():
     text = "您已订购的包月业务：\n1.手机报 3元/月\n2.彩铃 5元/月\n回复序号退订，回复0000查询。中国移动"
     kind, fields = classify("10086", text)
     assert kind == "services" and fields["items"] == [[1, "手机报", 300], [2, "彩铃", 500]]
+    assert classify("10086", "您目前没有订购包月业务。回复0000查询。中国移动") == ("services", {"items": []})
     assert classify("10086", "您上月信息费合计8.00元。")[0] == "info_fee"
     assert classify("10086", "您已成功退订【手机报】业务。中国移动") == ("cancelled", {"service": "手机报"})
 
