@@ -137,6 +137,8 @@ def demo(c):
 
     from host_tools.emulator.process import EmulatorProcess
 
+    # The demo boards' keys go in build/, not in the technician's own key file.
+    os.environ.setdefault("EDGEMETER_KEYS", os.path.join(ROOT, "build", "demo-keys.json"))
     state = os.path.join(ROOT, "build", "demo-board")
     shutil.rmtree(state, ignore_errors=True)  # a fresh board each time
     os.makedirs(state)
