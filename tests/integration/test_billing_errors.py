@@ -69,6 +69,9 @@ def test_the_carriers_planted_errors_come_back_as_findings_and_refunds(tmp_path,
     assert 10 * 29 - 3 <= found.pop(("data 2026-11-28", "metering_error", "force_majeure")) <= 10 * 29
     assert found.pop(("data", "tariff_not_as_agreed", "interconnect_or_roaming_partner")) == 900
     assert found.pop(("voice", "tariff_not_as_agreed", "charged_over_two_years_ago")) == 500 - 19
-    assert found == {}  # nothing else: the device agrees with the carrier elsewhere
+    # Nothing else: the device agrees with the carrier elsewhere. On the day it was
+    # installed (not watched all day) the usage it counted before it had its key is
+    # not verifiable evidence: a difference there is excluded, never refunded.
+    assert all(item == "data 2026-11-27" and excluded == "subscriber_own_doing" for item, _c, excluded in found), found
     qualifying = [f for f in report["findings"] if not f["excluded"]]
     assert report["total_refund_fen"] == 2 * report["total_overcharged_fen"] == 2 * sum(f["overcharged_fen"] for f in qualifying)
