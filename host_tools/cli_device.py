@@ -135,13 +135,21 @@ def _utc(seconds):
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
+# A new quota keeps the plan's other settings unless they are given; a first plan gets these.
+PLAN_DEFAULTS = {"cycle_day": 1, "tz": 480, "at_zero": "cut"}
+
+
 def do_plan(args):
     from host_tools.metering_requests import PlanWrite
 
     write = {}
     if args.action == "set":
         if args.quota_mb is not None:
-            write.update(quota=int(args.quota_mb * MB), cycle_day=args.cycle_day, tz=args.tz_minutes, at_zero=args.at_zero)
+            given = {"cycle_day": args.cycle_day, "tz": args.tz_minutes, "at_zero": args.at_zero}
+            if None in given.values():
+                current = (asyncio.run(_plan(port_of(args))).get("plan") or PLAN_DEFAULTS)
+                given = {key: current[key] if value is None else value for key, value in given.items()}
+            write.update(quota=int(args.quota_mb * MB), **given)
         if args.addon_mb is not None:
             write["addon"] = int(args.addon_mb * MB)
         if args.pack_mb is not None:
@@ -183,9 +191,9 @@ def _plan_parser(sub):
     p.add_argument("action", choices=("get", "set"))
     add_port(p)
     p.add_argument("--quota-mb", type=float, help="monthly quota in MB (1 MB = 1,048,576 bytes)")
-    p.add_argument("--cycle-day", type=int, default=1, help="day of the month the quota renews (default 1)")
-    p.add_argument("--tz-minutes", type=int, default=480, help="plan time zone, minutes east of UTC (default 480: +08:00)")
-    p.add_argument("--at-zero", choices=("cut", "warn"), default="cut", help="cut data at 0 MB, or only warn")
+    p.add_argument("--cycle-day", type=int, help="day of the month the quota renews (default: as now, else 1)")
+    p.add_argument("--tz-minutes", type=int, help="plan time zone, minutes east of UTC (default: as now, else 480: +08:00)")
+    p.add_argument("--at-zero", choices=("cut", "warn"), help="cut data at 0 MB, or only warn (default: as now, else cut)")
     p.add_argument("--addon-mb", type=float, help="record an add-on pack bought now (valid this cycle)")
     p.add_argument("--pack-mb", type=float, help="record a multi-month pack bought now")
     p.add_argument("--months", type=int, default=3, help="cycles the --pack-mb pack lasts (default 3: quarterly)")

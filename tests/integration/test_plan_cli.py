@@ -25,6 +25,9 @@ def test_plan_set_get_survives_a_power_cut(emulator, capsys):
                   "--at-zero", "warn", "--json")
     assert state["plan"]["quota"] == 30 * MB and state["plan"]["cycle_day"] == 15
     assert state["quota"] in (30 * MB, 530 * MB)  # the add-on counts if bought in this cycle
+    state = _json(capsys, "plan", "set", "--port", emulator.port, "--quota-mb", "40", "--json")
+    assert state["plan"]["quota"] == 40 * MB  # a new quota alone keeps the cycle day, zone and at-zero mode
+    assert (state["plan"]["cycle_day"], state["plan"]["at_zero"], state["plan"]["tz"]) == (15, "warn", 480)
 
     emulator.power_cut()
     after = _json(capsys, "plan", "get", "--port", emulator.port, "--json")
