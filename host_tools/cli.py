@@ -33,6 +33,7 @@ COMMANDS = {
     "balance": (dev.do_balance, dev._balance_parser),
     "services": (dev.do_services, dev._services_parser),
     "config": (dev.do_config, dev._config_parser),
+    "clock": (dev.do_clock, dev._clock_parser),
     "log": (led.do_log, led._log_parser),
     "reconcile": (led.do_reconcile, led._reconcile_parser),
     "emulate": (emu.do_emulate, emu._emulate_parser),

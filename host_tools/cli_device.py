@@ -398,3 +398,48 @@ def _snooze_parser(sub):
     p.add_argument("--cancel", action="store_true", help="stop snoozing: cut data at 0 MB again")
     add_json(p)
     return p
+
+
+# --- clock ---------------------------------------------------------------------
+
+
+def do_clock(args):
+    """Read the device's clock, or set it (from the laptop's by default): cycles and reminders run on it."""
+    import datetime
+
+    from smpclient.requests.os_management import DateTimeRead, DateTimeWrite
+
+    if args.action == "set":
+        if args.to:
+            try:
+                moment = datetime.datetime.fromisoformat(args.to)
+            except ValueError:
+                raise CommandError("--to wants an ISO date-time like 2026-12-01T08:00:00+08:00, got %r" % args.to) from None
+            if moment.tzinfo is None:
+                raise CommandError("--to needs its time zone, e.g. +08:00 or Z")
+        else:
+            moment = datetime.datetime.now(datetime.timezone.utc)
+        stamp = moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
+        asyncio.run(device_state(port_of(args), DateTimeWrite(datetime=stamp)))
+    state = asyncio.run(device_state(port_of(args), DateTimeRead()))
+    if args.json:
+        print(json.dumps({"datetime": state["datetime"]}))
+    else:
+        print("device clock %s" % state["datetime"])
+
+
+def _clock_parser(sub):
+    p = sub.add_parser(
+        "clock",
+        help="read the device's clock, or set it (billing cycles and reminders run on it)",
+        epilog="examples: edgemeter clock get --port /dev/ttyUSB0\n"
+        "          edgemeter clock set --port /dev/ttyUSB0                 # from this laptop's clock\n"
+        "          edgemeter clock set --port /dev/ttyUSB0 --to 2026-12-01T08:00:00+08:00",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("action", choices=("get", "set"))
+    p.add_argument("--to", help="set: this ISO 8601 time with its zone (default: now, from this laptop)")
+    add_port(p)
+    add_json(p)
+    return p
+

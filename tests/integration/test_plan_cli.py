@@ -40,3 +40,12 @@ def test_a_bad_plan_is_refused_in_one_line(emulator, capsys):
     assert err.startswith("edgemeter: the device refused PlanWrite") and len(err.strip().splitlines()) == 1
     state = _json(capsys, "plan", "get", "--port", emulator.port, "--json")
     assert state["plan"]["quota"] == 100 * MB
+
+
+def test_the_clock_is_read_and_set_with_a_proof(emulator, capsys):
+    assert cli.main(["clock", "set", "--port", emulator.port, "--to", "2027-01-02T08:00:00+08:00", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["datetime"].startswith("2027-01-02T00:00:0")
+    assert cli.main(["clock", "set", "--port", emulator.port, "--to", "2027-01-02T08:00:00"]) == 1
+    assert "time zone" in capsys.readouterr().err
+    assert cli.main(["clock", "get", "--port", emulator.port]) == 0
+    assert capsys.readouterr().out.startswith("device clock 2027-01-02T00:00:")
