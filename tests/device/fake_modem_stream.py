@@ -167,12 +167,13 @@ async def settle():
     await asyncio.sleep(0.02)  # real time for the driver to read what the fake sent
 
 
-def run(body, init=True):
-    """Run `await body(modem, fake)`; with init, after init() and with its traffic forgotten."""
+def run(body, init=True, driver=Modem):
+    """Run `await body(modem, fake)` with a `driver` (a Modem class); with init, after
+    init() and with its traffic forgotten."""
 
     async def main():
         fake = FakeModemStream()
-        modem = Modem(fake, fake.power, fast_sleep)
+        modem = driver(fake, fake.power, fast_sleep)
         modem.probe_timeout_ms = modem.timeout_ms  # 50 ms: slack for a loaded test machine
         try:
             if init:

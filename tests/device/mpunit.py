@@ -9,10 +9,21 @@ with::
         mpunit.main(globals())
 
 which runs every `test_*` function, prints one line per failure and the closing
-line "N passed, M failed", and exits non-zero if anything failed.
+line "N passed, M failed", and exits non-zero if anything failed. `refuses` checks
+that bad input is refused, the same way on both VMs.
 """
 
 import sys
+
+
+def refuses(check, values, error=ValueError):
+    """Assert that `check(value)` raises `error` for every one of `values`."""
+    for value in values:
+        try:
+            check(value)
+        except error:
+            continue
+        raise AssertionError("accepted %r" % (value,))
 
 
 def main(namespace):

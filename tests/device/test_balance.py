@@ -8,6 +8,7 @@ import flash_fixture  # first: its flash buffer is allocated while the heap is e
 
 import os
 
+from mpunit import refuses
 from firmware import civil_time
 from firmware.balance import FIRST_QUERY_MS, QUERY_MS, Balance
 from firmware.sms_outbox import Outbox
@@ -121,13 +122,7 @@ def test_a_threshold_in_fen_and_nonsense_refused():
     balance.on_message("10086", "", "balance", {"fen": 550})
     balance.step(0)
     assert "不足5.50元" in _texts(outbox)[0]
-    for bad in (-1, "10", 1.5):
-        try:
-            balance.set_low(bad)
-        except ValueError:
-            pass
-        else:
-            raise AssertionError(bad)
+    refuses(balance.set_low, (-1, "10", 1.5))
 
 
 if __name__ == "__main__":

@@ -3,9 +3,8 @@ fake modem, on both VMs: the data counters built on the TCP sockets' counts, and
 TCP/IP stack's URCs.
 """
 
-import asyncio
-
-from fake_modem_stream import OK, FakeModemStream, fast_sleep, raises, settle
+import fake_modem_stream
+from fake_modem_stream import OK, raises, settle
 from firmware.modem import Modem, ModemError, ModemTimeout
 from firmware.modem_simcom import SimcomModem
 
@@ -16,23 +15,8 @@ SERVER7 = '+CIPOPEN: 7,"UDPSERVER","0.0.0.0",8888,-1'
 
 
 def run(body, init=True):
-    """fake_modem_stream.run with the SIMCom driver: `await body(modem, fake)`, after init()."""
-
-    async def main():
-        fake = FakeModemStream()
-        modem = SimcomModem(fake, fake.power, fast_sleep)
-        modem.probe_timeout_ms = modem.timeout_ms
-        try:
-            if init:
-                await modem.init()
-                fake.wire = bytearray()
-                fake.commands = []
-            await body(modem, fake)
-        finally:
-            modem.stop()
-            await asyncio.sleep(0)
-
-    asyncio.run(main())
+    """fake_modem_stream.run with the SIMCom driver."""
+    fake_modem_stream.run(body, init, SimcomModem)
 
 
 def links(*open_lines):

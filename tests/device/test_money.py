@@ -1,5 +1,6 @@
 """Yuan and fen (protocol/money.py) on both VMs: exact, signed, strict."""
 
+from mpunit import refuses
 from protocol.money import fen_of_yuan, yuan
 
 
@@ -11,12 +12,7 @@ def test_reads_yuan_exactly():
 
 
 def test_refuses_what_is_not_an_amount():
-    for text in ("", "-", "1.234", "1.", ".5", "1,5", "1e3", "abc", "--1", "1.2.3", "１"):
-        try:
-            fen_of_yuan(text)
-        except ValueError:
-            continue
-        raise AssertionError("accepted %r" % text)
+    refuses(fen_of_yuan, ("", "-", "1.234", "1.", ".5", "1,5", "1e3", "abc", "--1", "1.2.3", "１"))
 
 
 def test_prints_yuan():

@@ -13,7 +13,7 @@ import os
 from fake_modem_stream import OK, FakeModemStream, fast_sleep, settle
 from firmware.modem import Modem
 from firmware.sms_inbox import CHUNK, PART_WAIT_MS, Inbox
-from protocol import records, sms_pdu
+from protocol import sms_pdu
 
 T = 1796000000  # an SMS time stamp, UTC seconds
 
