@@ -42,26 +42,29 @@ def _postpaid(tmp_path, payments):
                        account=account)
 
 
-def test_postpaid_reminder_at_least_24_hours_before_suspension(tmp_path):
-    state, board = _postpaid(tmp_path, [])
+def _postpaid_sms(tmp_path, payments):
+    """Every SMS over a day and a half of a postpaid line."""
+    state, board = _postpaid(tmp_path, payments)
     try:
         board.wait_ready()
         wait_for(lambda: network(state)["time"] >= "2026-12-14T12:00", 60, "a day and a half")
         messages = all_sms(state)
     finally:
         board.stop()
-    (reminder,) = [m for m in messages if m["from"] == SUBSCRIBER and m["to"] == SUBSCRIBER]
+    return messages
+
+
+def _reminders(messages):
+    return [m for m in messages if m["from"] == SUBSCRIBER and m["to"] == SUBSCRIBER]
+
+
+def test_postpaid_reminder_at_least_24_hours_before_suspension(tmp_path):
+    (reminder,) = _reminders(_postpaid_sms(tmp_path, []))
     assert reminder["text"] == "尊敬的客户:您11月通信消费88元,尚有88元未缴。为不影响您的正常通信,请您在本月15日前交清费用。谢谢。中国移动"
     assert "2026-12-13T00:00" <= reminder["time"] < "2026-12-14T00:00"  # 24 h or more before the due day
 
 
 def test_no_postpaid_reminder_once_the_bill_is_paid(tmp_path):
-    state, board = _postpaid(tmp_path, [{"at": "+2h", "yuan": 88}])
-    try:
-        board.wait_ready()
-        wait_for(lambda: network(state)["time"] >= "2026-12-14T12:00", 60, "a day and a half")
-        messages = all_sms(state)
-    finally:
-        board.stop()
-    assert [m for m in messages if m["from"] == SUBSCRIBER and m["to"] == SUBSCRIBER] == []
+    messages = _postpaid_sms(tmp_path, [{"at": "+2h", "yuan": 88}])
+    assert _reminders(messages) == []
     assert any("成功缴费88.00元" in m["text"] for m in messages)
