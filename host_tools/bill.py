@@ -21,6 +21,8 @@ import codecs
 import csv
 import re
 from collections import namedtuple
+
+from protocol import money
 from fractions import Fraction
 
 
@@ -29,7 +31,6 @@ _KIND_SET = frozenset(KINDS)
 KB = 1024
 _CHUNK = 1 << 20
 
-_MONEY = re.compile(r"([+-]?)([0-9]+)(?:\.([0-9]{1,2}))?", re.ASCII)
 _PLAIN_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-2][0-9]:[0-5][0-9]:[0-5][0-9]", re.ASCII)
 _TIME = re.compile(r"([0-9]{4})[-/]([0-9]{1,2})[-/]([0-9]{1,2})[ T]([0-9]{1,2}):([0-9]{2})(?::([0-9]{2}))?", re.ASCII)
 _VOLUME = re.compile(r"([0-9]+(?:\.[0-9]+)?)\s*(B|KB|K|MB|M|GB|G)?", re.ASCII | re.IGNORECASE)
@@ -77,14 +78,10 @@ class BillItem(namedtuple("BillItem", ROW_FIELDS + ("path", "line", "roaming")))
 
 
 def _fen(text):
-    match = _MONEY.fullmatch(text)
-    if match is None:
-        match = _MONEY.fullmatch(text.strip().lstrip("¥￥").removesuffix("元").strip())
-        if match is None:
-            raise ValueError("expected an amount in yuan like 12.34, got %r" % text)
-    sign, whole, cents = match.groups()
-    fen = int(whole) * 100 + (int(cents) * (10 if len(cents) == 1 else 1) if cents else 0)
-    return -fen if sign == "-" else fen
+    try:
+        return money.fen_of_yuan(text.strip().lstrip("¥￥").removesuffix("元"))
+    except ValueError:
+        raise ValueError("expected an amount in yuan like 12.34, got %r" % text) from None
 
 
 _valid_days = {}  # "YYYY-MM-DD" -> is a real date: a bill has few days and many rows

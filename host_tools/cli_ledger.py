@@ -9,7 +9,7 @@ import sys
 
 from host_tools.cli_common import CommandError, add_json, add_port, port_of
 from host_tools.device import Device
-from host_tools.ledger import LedgerError
+from host_tools.ledger import Ledger, LedgerError
 
 # --- pull --------------------------------------------------------------------
 
@@ -21,7 +21,8 @@ def do_pull(args):
         return Device(port, framing=args.framing)
 
     result = asyncio.run(pull(port_of(args), args.ledger, device))
-    verdict = _verdict(args.ledger, result.device)
+    with Ledger(args.ledger, create=False) as ledger:
+        verdict = _verdict(ledger, result.device)
     if args.json:
         print(json.dumps(dict(result.as_json(), evidence=verdict.summary())))
     else:
@@ -39,18 +40,15 @@ def do_pull(args):
         raise Tampered("%d records of %s failed their MAC check: do not use them as evidence" % (len(flagged), result.device))
 
 
-def _verdict(ledger_path, device):
+def _verdict(ledger, device):
     """The MAC check of every record of `device` in the ledger (host_tools/evidence_check.py)."""
-    from host_tools.evidence_check import check
-    from host_tools.keys import KeyFile, KeyFileError
-    from host_tools.ledger import Ledger
+    from host_tools.evidence_check import verdict
+    from host_tools.keys import KeyFileError
 
     try:
-        key = KeyFile().get(device)
+        return verdict(ledger, device)
     except KeyFileError as exc:
         raise CommandError(str(exc)) from None
-    with Ledger(ledger_path, create=False) as ledger:
-        return check(ledger, device, key)
 
 
 class Tampered(CommandError):
@@ -127,8 +125,6 @@ def _print_log(ledger, args):
 
 
 def do_log(args):
-    from host_tools.ledger import Ledger, LedgerError
-
     if not os.path.exists(args.ledger):
         raise CommandError("no ledger at %s: pull records first with edgemeter pull" % args.ledger)
     try:
@@ -181,7 +177,6 @@ def do_reconcile(args):
     from host_tools import claim, reconcile
     from host_tools.bill import BillError
     from host_tools.device_evidence import DeviceEvidence
-    from host_tools.ledger import Ledger
 
     if not os.path.exists(args.ledger):
         raise CommandError("no ledger at %s: pull the device's records first with edgemeter pull" % args.ledger)
@@ -199,8 +194,7 @@ def do_reconcile(args):
     try:
         with Ledger(args.ledger, create=False) as ledger:
             device = _ledger_device(ledger, args.device)
-        verdict = _verdict(args.ledger, device)
-        with Ledger(args.ledger, create=False) as ledger:
+            verdict = _verdict(ledger, device)
             # Only records whose MAC checks out are evidence (all of them if no key is held).
             trusted = (r for r in ledger.records(device=device) if verdict.trusted(r["epoch"], r["seq"]))
             evidence = DeviceEvidence(trusted)

@@ -4,9 +4,11 @@ The device signs each record with its key (protocol/record_chain.py); the host
 has the key in the technician's key file (host_tools/keys.py). `check(ledger,
 device, key)` walks every log (epoch) of the device in seq order and returns a
 `Verdict`: each seq's status and the counts. Without a key nothing can be
-verified: every record is then "unverified", and says so.
+verified: every record is then "unverified", and says so. `verdict(ledger,
+device)` looks the key up in the technician's key file first.
 """
 
+from host_tools.keys import KeyFile
 from protocol import record_chain, records
 
 UNVERIFIED = "unverified"  # no key for this device on this host
@@ -34,9 +36,10 @@ class Verdict:
 
     def summary(self):
         """For reports: counts by status, and whether a key was used."""
+        flagged = self.flagged()
         return {"device": self.device, "key_known": self.key_known, "records": dict(sorted(self.counts.items())),
-                "flagged": [{"epoch": e, "seq": s, "status": st} for e, s, st in self.flagged()[:20]],
-                "more_flagged": max(0, len(self.flagged()) - 20)}
+                "flagged": [{"epoch": e, "seq": s, "status": st} for e, s, st in flagged[:20]],
+                "more_flagged": max(0, len(flagged) - 20)}
 
 
 def check(ledger, device, key):
@@ -55,3 +58,8 @@ def check(ledger, device, key):
         for seq, status in record_chain.check(pairs, key):
             verdict.add(epoch, seq, status)
     return verdict
+
+
+def verdict(ledger, device, keys=None):
+    """check() with the device's key from the key file (KeyFileError if it is unreadable)."""
+    return check(ledger, device, (keys or KeyFile()).get(device))

@@ -114,10 +114,11 @@ class Finding:
         self.more_lines = 0
         self.ledger_seqs = []
 
-    def add(self, fen, where=None, seqs=()):
+    def add(self, fen, lines=(), seqs=(), rows=1):
+        """`rows` more bill rows overcharged by `fen` in all, cited by `lines` and ledger `seqs`."""
         self.overcharged_fen += fen
-        self.rows += 1
-        if where:
+        self.rows += rows
+        for where in lines:
             if len(self.lines) < EVIDENCE_LINES:
                 self.lines.append(where)
             else:
@@ -194,7 +195,7 @@ class Reconciliation:
         if row.roaming and category == "tariff_not_as_agreed":
             excluded = excluded or "interconnect_or_roaming_partner"
         key = (row.month, item, category, excluded)
-        self._finding(*key, explanation).add(fen, row.where())
+        self._finding(*key, explanation).add(fen, [row.where()])
         self._overcharged_rows[(row.kind, row.start, row.number, row.item)] = (key, fen, row.where())
 
     def _excluded_by_date(self, day):
@@ -347,8 +348,7 @@ class Reconciliation:
             month, item, category, _excluded = finding_key
             corrected = self._finding(month, item, category, "corrected_before_charging",
                                       "charged and reversed in the same bill: corrected before charging")
-            corrected.add(moved, row_where)
-            corrected.lines.append(where)
+            corrected.add(moved, [row_where, where])
             if finding.rows == 0:
                 del self.findings[finding_key]
 
@@ -398,10 +398,7 @@ class Reconciliation:
         why = ("billed %s MB on %s; the device metered %s MB, %d power cut(s) or modem reset(s) that day: "
                "%s MB beyond the tolerances" % (_mb(billed), day, _mb(device), self.evidence.day_cuts.get(day, 0), _mb(excess)))
         finding = self._finding(day[:7], "data " + day, category, excluded, why)
-        finding.add(fen, None, self.evidence.day_seqs.get(day, [])[:EVIDENCE_LINES] + self.evidence.cut_seqs.get(day, []))
-        for where in lines:
-            finding.add(0, where)
-        finding.rows = rows
+        finding.add(fen, lines, self.evidence.day_seqs.get(day, [])[:EVIDENCE_LINES] + self.evidence.cut_seqs.get(day, []), rows)
 
     def _walk_fen(self, volumes, quota):
         """Out-of-plan charge, at the agreed tariff, of a month's daily domestic volumes."""
@@ -423,10 +420,7 @@ class Reconciliation:
             excluded = self._excluded_by_date(day) or (None if self.evidence.covered(day) else "subscriber_own_doing")
             why = "%d messages billed on %s; the device, the line's only sender, sent %d" % (count, day, sent)
             finding = self._finding(day[:7], "SMS " + day, "metering_error", excluded, why)
-            finding.add(min(charged, extra * self.sms_fen["sms"]))
-            for where in lines:
-                finding.add(0, where)
-            finding.rows = count
+            finding.add(min(charged, extra * self.sms_fen["sms"]), lines, rows=count)
 
     def report(self):
         """The whole result as plain data (see protocol of `edgemeter reconcile --json`)."""

@@ -168,7 +168,6 @@ def test_each_exclusion_is_reported_and_refunds_nothing(tmp_path, plant, exclude
 def test_bills_outside_the_five_month_window_are_refused(tmp_path):
     evidence = DeviceEvidence(records())
     current = BillRows()
-    current.rows = [r for r in current.rows]
     current.add("voice", "2026-12-02 10:00:00", 19, number="13900000000", seconds=30)
     with pytest.raises(ReconcileError, match=r"bill for 2026-12: outside the last 5 months .* \(2026-07 to 2026-11"):
         reconcile([current.write(tmp_path / "dec.csv")], evidence, "prepaid", TODAY)

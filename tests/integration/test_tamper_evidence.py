@@ -9,8 +9,9 @@ import json
 from records_workload import produce
 
 from host_tools import cli
-from host_tools.cli_ledger import _verdict
 from host_tools.device import Device
+from host_tools.evidence_check import verdict as mac_check
+from host_tools.ledger import Ledger
 from host_tools.metering_requests import RecordsRead
 from host_tools.pull import pull, split_frames
 from protocol import records
@@ -41,7 +42,8 @@ def test_a_record_forged_on_the_line_is_flagged_and_left_out(emulator, tmp_path,
     ledger = str(tmp_path / "ledger.sqlite")
     result = asyncio.run(pull(emulator.port, ledger, ManInTheMiddle))
     assert result.new >= 12
-    verdict = _verdict(ledger, result.device)
+    with Ledger(ledger) as opened:
+        verdict = mac_check(opened, result.device)
     assert [(seq, status) for _epoch, seq, status in verdict.flagged()] == [(FORGED_SEQ, "bad")]
     assert verdict.counts["ok"] >= 11  # all the others check out
 
