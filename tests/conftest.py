@@ -7,6 +7,7 @@ device tests find `mpunit`.
 
 import os
 import sys
+import tempfile
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, os.path.dirname(HERE))
@@ -14,7 +15,4 @@ sys.path.insert(0, os.path.join(HERE, "device"))
 
 # Device keys (host_tools/keys.py): the emulators these tests start provision
 # their boards into this file, and the CLI signs with it; never the user's own.
-if "EDGEMETER_KEYS" not in os.environ or not os.environ["EDGEMETER_KEYS"].startswith("/tmp/edgemeter-test-keys"):
-    import tempfile
-
-    os.environ["EDGEMETER_KEYS"] = os.path.join(tempfile.mkdtemp(prefix="edgemeter-test-keys"), "keys.json")
+os.environ["EDGEMETER_KEYS"] = os.path.join(tempfile.mkdtemp(prefix="edgemeter-test-keys"), "keys.json")
