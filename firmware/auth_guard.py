@@ -17,7 +17,9 @@ good once. (No time limit: the device's clock may run scaled, or be wrong.)
 - The key: 32 bytes in a small state file, never readable over SMP. A device
   without one takes a key once, in the clear (metering command 8, write):
   `edgemeter deploy` and `edgemeter emulate` provision it at installation and
-  keep it in the technician's key file. Until then writes are refused.
+  keep it in the technician's key file. Until then writes are refused. Another
+  key for a device that has one is refused like a wrong proof: recorded as
+  AUTH_FAILED and counted toward the lockout.
 
 Reads stay open: status, records, plan, balance, services, config, OS info,
 echo, clock. They change nothing, and the records carry their own MACs.
@@ -61,9 +63,16 @@ class Guard:
         return self._challenge
 
     def provision(self, key):
-        """Take the device key, once; ValueError if it has one or the key is not 32 bytes."""
+        """Take the device key, once; ValueError if the key is not 32 bytes.
+
+        On a device that has a key, an attempt fails like a wrong proof (SMPError,
+        an AUTH_FAILED record, a step toward the lockout), or is refused unchecked
+        while locked.
+        """
         if self.key is not None:
-            raise ValueError("the device has a key already")
+            now = self.clock.now_ms()
+            self._refuse_if_locked(m.GROUP, now)
+            self._fail("the device has a key already", m.GROUP, m.CMD_AUTH, now)
         if not isinstance(key, (bytes, bytearray)) or len(key) != 32:
             raise ValueError("a key is 32 bytes")
         self.key = bytes(key)
@@ -73,9 +82,7 @@ class Guard:
     def check(self, version, op, group, command, request):
         """The request with a good proof, its "auth" entry removed; else SMPError."""
         now = self.clock.now_ms()
-        if now < self.locked_until_ms:
-            why = "locked for %d s more after failed proofs" % ((self.locked_until_ms - now + 999) // 1000)
-            raise SMPError(smp.ERR_EACCESSDENIED, m.ERR_LOCKED if group == m.GROUP else None, why)
+        self._refuse_if_locked(group, now)
         challenge, self._challenge = self._challenge, None  # any attempt uses the challenge up
         proof = request.pop("auth", None)
         why = None
@@ -93,6 +100,11 @@ class Guard:
                 self._save()
             return request
         self._fail(why, group, command, now)
+
+    def _refuse_if_locked(self, group, now):
+        if now < self.locked_until_ms:
+            why = "locked for %d s more after failed proofs" % ((self.locked_until_ms - now + 999) // 1000)
+            raise SMPError(smp.ERR_EACCESSDENIED, m.ERR_LOCKED if group == m.GROUP else None, why)
 
     def _fail(self, why, group, command, now):
         self.failures += 1

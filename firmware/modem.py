@@ -23,16 +23,27 @@ while no command runs. While a command runs, its information lines are only
 the lines that start with its own prefix (`+QGDCNT:` for `AT+QGDCNT?`), plus,
 with `expect_raw=True`, bare lines that are not known URCs (`AT+CGSN`, `ATI`,
 an SMS body after `+CMGR:`). Every other line is a URC: it goes to the
-handlers registered with `on_urc(handler)` and to a bounded queue read with
-`await next_urc()` or `take_urcs()`. A URC whose prefix equals the running
-command's (a `+CEREG:` URC during `AT+CEREG?`) cannot be told apart from the
-answer and is taken as an information line.
+handlers registered with `on_urc(handler)` and to a bounded queue
+(`urc_queue_len` entries; when full, the oldest goes and `urcs_dropped` counts
+it) read with `await next_urc()` or `take_urcs()`. A URC whose prefix equals
+the running command's (a `+CEREG:` URC during `AT+CEREG?`) cannot be told
+apart from the answer and is taken as an information line.
+
+A URC whose PDU comes on the next line (`PDU_URCS`: `+CDS: <length>`, a
+status report, and `+CMT: ...`, a message shown directly) is handed out whole,
+as one string: the header line and the PDU line joined by "\\n"
+("+CDS: 25\\n0791..."), to the handlers and in the queue alike. The header
+waits in the driver until its PDU line has come, in the same read or a later
+one, so no reader ever gets half of one. If the next line is not a PDU (not
+hex digits: the modem restarted in between, say), the header is dropped
+(`lines_dropped`) and that line is taken as it comes.
 
 Recovery policy:
 
 - `init()` probes with `AT` up to `init_attempts` times (a modem that just
   booted is slow to answer), then sends `INIT_COMMANDS` (echo off, numeric
-  `+CME ERROR` codes, SMS text mode). The first command runs it if nobody did.
+  `+CME ERROR` codes, SMS PDU mode, how messages are announced). The first
+  command runs it if nobody did.
 - `recover_after` (3) commands in a row that get no final result at all
   (`ModemTimeout`) make the driver power-cycle the modem with `recover()`:
   power off, wait `power_off_ms`, power on, wait up to `rdy_timeout_ms` for
@@ -59,6 +70,7 @@ MAX_LINE = 512  # longest line kept; a longer one is garbage (or an unbounded du
 _CHUNK = 128
 _CTRL_Z = b"\x1a"  # ends the text typed after the "> " prompt
 _ESC = b"\x1b"  # abandons it (sent when the prompt never came, so a late one eats nothing)
+_HEX = "0123456789ABCDEFabcdef"  # what a PDU line is made of
 
 # Final results besides OK; all of them end the command as a ModemError.
 _ERROR_FINALS = ("ERROR", "NO CARRIER", "BUSY", "NO ANSWER", "NO DIALTONE")
@@ -168,7 +180,7 @@ class Modem:
     # ATE0: no echo; CMEE=1: numeric error codes; CMGF=0: SMS in PDU mode (multipart,
     # any alphabet); CNMI: new messages announced as +CMTI, status reports as +CDS.
     INIT_COMMANDS = ("ATE0", "AT+CMEE=1", "AT+CMGF=0", "AT+CNMI=2,1,0,1,0")
-    # URCs whose PDU comes on the next line (PDU mode): that line is part of the URC.
+    # URCs whose PDU comes on the next line (PDU mode): queued together, "header\nPDU".
     PDU_URCS = ("+CDS:", "+CMT:")
 
     # Board-clock milliseconds; an instance or subclass may change any of them.
@@ -180,7 +192,9 @@ class Modem:
     init_attempts = 5
     power_off_ms = 2000  # long enough for the modem to lose power entirely
     rdy_timeout_ms = 15000  # EC2x boots in about 13 s
-    urc_queue_len = 16
+    # A phone back after hours off sends its status reports in a burst (one entry
+    # each), with registration and message URCs around them.
+    urc_queue_len = 48
     cid = 1  # the PDP context the data helpers use
 
     def __init__(self, stream, power, sleep_ms, recover_after=3):
@@ -208,9 +222,9 @@ class Modem:
         # reboots_seen + resets when the last OK was read: which power-on of the
         # modem (and so which run of its counters) the last answer came from.
         self.answer_life = 0
-        self._pdu_follows = False
+        self._pdu_head = None  # a PDU_URCS header whose PDU line has not come yet
         self.reboots_seen = 0  # RDY the modem sent without being power-cycled by us
-        self.lines_dropped = 0  # overlong or not UTF-8
+        self.lines_dropped = 0  # overlong, not UTF-8, or a PDU_URCS header without its PDU
         self.stray_results = 0  # final results while no command runs (late answers)
         self.urcs_dropped = 0  # the URC queue was full: its oldest entry went
         self.handler_errors = 0  # URC handlers that raised
@@ -250,6 +264,7 @@ class Modem:
                     await self._sleep_ms(self.power_off_ms)
                     self._rx = b""  # whatever half line it sent while losing power
                     self._discarding = False
+                    self._pdu_head = None
                     self._power(True)
                     await self._wait(rdy, self.rdy_timeout_ms)
                 # Without RDY (or a power pin) still try: some modems never say it.
@@ -285,12 +300,13 @@ class Modem:
         return await self._run(command, payload, timeout_ms or self.prompt_timeout_ms, False, None)
 
     def on_urc(self, handler):
-        """Call handler(line) for every URC, from the reading task: keep it short and sync."""
+        """Call handler(urc) for every URC (a PDU_URCS one whole, "header\\nPDU"), from
+        the reading task: keep it short and sync."""
         self._handlers.append(handler)
         return handler
 
     async def next_urc(self):
-        """The oldest queued URC line, waiting for one if none is queued."""
+        """The oldest queued URC, waiting for one if none is queued."""
         self.start()
         while not self._urcs:
             self._urc_event.clear()
@@ -298,7 +314,7 @@ class Modem:
         return self._urcs.pop(0)
 
     def take_urcs(self):
-        """Every queued URC line, oldest first, emptying the queue."""
+        """Every queued URC, oldest first, emptying the queue."""
         urcs = self._urcs
         self._urcs = []
         return urcs
@@ -441,10 +457,13 @@ class Modem:
             return
         if not line:
             return
-        if self._pdu_follows:
-            self._pdu_follows = False
-            self._urc(line)  # the PDU of the +CDS/+CMT just before, whatever command runs
-            return
+        head = self._pdu_head
+        if head is not None:
+            self._pdu_head = None
+            if not line.strip(_HEX):
+                self._deliver(head + "\n" + line)  # the +CDS/+CMT with its PDU, whatever command runs
+                return
+            self.lines_dropped += 1  # a header without its PDU: this line is something else
         p = self._pending
         if p is None or p.done:
             if _is_final(line):
@@ -482,8 +501,13 @@ class Modem:
 
     def _urc(self, line):
         if line.startswith(self.PDU_URCS):
-            self._pdu_follows = True
-        if line == "RDY":
+            self._pdu_head = line  # handed out with its PDU line, which comes next
+        else:
+            self._deliver(line)
+
+    def _deliver(self, urc):
+        """To the handlers and the queue: a URC line, or a PDU_URCS header and its PDU."""
+        if urc == "RDY":
             if self._rdy is not None:
                 self._rdy.finish()  # the boot recover() waits for
             else:
@@ -495,10 +519,10 @@ class Modem:
                     p.fail(ModemError("modem restarted (RDY)", None, p.command))
         for handler in self._handlers:
             try:
-                handler(line)
+                handler(urc)
             except Exception:  # a broken handler must not stop the reading
                 self.handler_errors += 1
-        self._urcs.append(line)
+        self._urcs.append(urc)
         if len(self._urcs) > self.urc_queue_len:
             self._urcs.pop(0)
             self.urcs_dropped += 1

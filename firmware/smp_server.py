@@ -6,7 +6,9 @@ messages. Each request is dispatched on
 response map or raises `SMPError`. Whatever arrives, the server answers with the
 standard SMP error or drops the frame, and keeps serving:
 
-- unknown group, command or op: rc ENOTSUP;
+- unknown group, command or op: rc ENOTSUP. An op that is no request nor
+  response (4-7) gets it in a write response (op 3), as Zephyr's smp_rsp_op
+  answers every op but read; a response (op 1 or 3) gets no answer at all;
 - payload that is not a CBOR map, or a header length that disagrees with it:
   rc EINVAL;
 - a request in SMP version 3 (reserved): rc UNSUPPORTED_TOO_NEW;
@@ -62,8 +64,8 @@ class SMPServer:
             op, version, _flags, length, group, seq, command = smp.unpack_header(message)
         except ValueError:
             return None
-        if op not in (smp.OP_READ, smp.OP_WRITE):
-            return None  # a response or junk: never answer an answer
+        if op == smp.OP_READ_RSP or op == smp.OP_WRITE_RSP:
+            return None  # never answer an answer
         self.requests += 1
         try:
             try:
@@ -79,10 +81,13 @@ class SMPServer:
             print("smp: group %d command %d failed: %r" % (group, command, exc))
             payload = cbor.dumps({"rc": smp.ERR_EUNKNOWN})
         reply_version = version if version <= smp.VERSION_2 else smp.VERSION_2
-        header = smp.pack_header(op + 1, reply_version, 0, len(payload), group, seq, command)
+        reply_op = smp.OP_READ_RSP if op == smp.OP_READ else smp.OP_WRITE_RSP
+        header = smp.pack_header(reply_op, reply_version, 0, len(payload), group, seq, command)
         return header + payload
 
     def _dispatch(self, op, version, length, group, command, message):
+        if op != smp.OP_READ and op != smp.OP_WRITE:
+            raise SMPError(smp.ERR_ENOTSUP, reason="unknown op")
         if version > smp.VERSION_2:
             raise SMPError(smp.ERR_UNSUPPORTED_TOO_NEW, reason="SMP version not supported")
         if length != len(message) - smp.HEADER_SIZE:

@@ -89,17 +89,14 @@ class Outbox:
             self.record(records.REMINDER_SENT, {8: message["kind"], 9: message["to"], 10: mrs, 11: text[:TEXT_KEPT]})
 
     def take_reports(self, urc_lines, now_ms):
-        """Feed every +CDS in a batch of URC lines ("+CDS: <length>", then the PDU)."""
-        length = None
-        for line in urc_lines:
-            if line.startswith("+CDS:"):
-                length = line[5:].strip()
-            elif length is not None:
+        """Feed every +CDS in a batch of URCs (Modem.take_urcs: "+CDS: <length>\\n<PDU>", whole)."""
+        for urc in urc_lines:
+            if urc.startswith("+CDS:"):
+                head, _, pdu = urc.partition("\n")
                 try:
-                    self.report(sms_pdu.decode_status_report(line, int(length)), now_ms)
+                    self.report(sms_pdu.decode_status_report(pdu, int(head[5:])), now_ms)
                 except (ValueError, sms_pdu.SMSError):
                     pass  # a damaged report: the message stays sent, without evidence
-                length = None
 
     def report(self, status, now_ms):
         """A decoded status report (sms_pdu.decode_status_report)."""

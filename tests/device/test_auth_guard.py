@@ -150,6 +150,19 @@ def test_the_key_is_taken_once_reads_and_echo_stay_open():
     assert guard.protects(smp.GROUP_OS, 4, smp.OP_WRITE) and guard.protects(m.GROUP, m.CMD_ACK, smp.OP_WRITE)
 
 
+def test_another_key_is_a_failed_proof_recorded_and_locked_out():
+    server, guard, recorded, done, clock, folder, log = _setup()
+    for failures in (1, 2, 3):
+        assert _refused(_answer(server, _message(smp.OP_WRITE, m.GROUP, m.CMD_AUTH, {"key": bytes(32)})))
+        assert recorded[-1] == (records.AUTH_FAILED, {8: "the device has a key already", 9: m.GROUP, 10: m.CMD_AUTH, 11: failures})
+    assert _refused(_answer(server, _message(smp.OP_WRITE, m.GROUP, m.CMD_AUTH, {"key": KEY})), m.ERR_LOCKED)
+    assert _refused(_answer(server, _signed(server, {"x": 1})), m.ERR_LOCKED)  # every write waits
+    assert [t for t, f in recorded] == [records.CONFIG_CHANGED] + [records.AUTH_FAILED] * 3  # none while locked
+    assert guard.key == KEY and log.signing is None and done == []
+    clock.ms += 2000
+    assert _answer(server, _signed(server, {"x": 1})) == {"ok": True} and guard.failures == 0
+
+
 if __name__ == "__main__":
     import mpunit
 

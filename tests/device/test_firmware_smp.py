@@ -64,6 +64,16 @@ def test_unknown_group_command_or_op_is_enotsup():
         assert body["rc"] == smp.ERR_ENOTSUP, (op, group, cmd, body)
 
 
+def test_an_op_beyond_write_response_is_enotsup_in_a_write_response():
+    server, _ = _server()
+    for op in (4, 5, 6, 7):  # the 3-bit field holds them; SMP defines 0-3
+        for version in (smp.VERSION_1, smp.VERSION_2, 2, 3):  # ENOTSUP before the version
+            head, body = _answer(server, _request(op, smp.GROUP_OS, smp.OS_ECHO, {"d": "x"}, version, seq=op))
+            assert head == (smp.OP_WRITE_RSP, min(version, smp.VERSION_2), smp.GROUP_OS, op, smp.OS_ECHO)
+            assert body["rc"] == smp.ERR_ENOTSUP, (op, version, body)
+    assert server.requests == 16 and server.errors == 16
+
+
 def test_bad_payloads_are_einval():
     server, _ = _server()
     for message in (

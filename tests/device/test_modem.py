@@ -53,6 +53,31 @@ def test_urcs_while_idle_are_handled_and_queued_never_lost():
     run(body)
 
 
+# PDU lines as the modem shows them (hex; the driver does not decode them).
+REPORT = "0891683108100005F006640D91683108108300F0622110809050236221108090652300"
+DELIVER = "0891683108100005F0040D91683108108300F00008622110809050230400610062"
+
+
+def test_a_pdu_urc_is_handed_out_whole_never_half():
+    async def body(modem, fake):
+        seen = []
+        modem.on_urc(seen.append)
+        fake.inject("\r\n+CDS: 25\r\n")
+        await settle()
+        assert modem.take_urcs() == [] and seen == []  # its PDU has not come yet
+        fake.inject(REPORT + "\r\n")
+        await settle()
+        assert modem.take_urcs() == ["+CDS: 25\n" + REPORT] == seen
+        fake.answers["AT+CGACT?"] = "\r\n+CGACT: 1,1\r\n+CMT: ,30\r\n%s\r\n\r\nOK\r\n" % DELIVER
+        assert await modem.command("AT+CGACT?") == ["+CGACT: 1,1"]  # in the middle of an answer
+        assert modem.take_urcs() == ["+CMT: ,30\n" + DELIVER]
+        fake.inject("\r\n+CDS: 25\r\n\r\nRDY\r\n")  # restarted before the PDU: no half report
+        await settle()
+        assert modem.take_urcs() == ["RDY"] and modem.reboots_seen == 1 and modem.lines_dropped == 1
+
+    run(body)
+
+
 def test_cme_and_cms_errors_carry_their_code():
     async def body(modem, fake):
         fake.answers["AT+CGACT=1,1"] = "\r\n+CME ERROR: 30\r\n"

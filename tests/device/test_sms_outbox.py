@@ -123,7 +123,7 @@ def test_status_reports_arrive_as_urcs_and_a_damaged_one_changes_nothing():
         outbox.add("u", 10, TO, "10MB", 0)
         await outbox.pump(0)
         good = sms_pdu.status_report_pdu(3, TO, 0, 1796000000, 1796000001)
-        outbox.take_reports(["+CDS: 25", "00" + good[2:-2], "+CDS: %d" % sms_pdu.tpdu_length(good), good], 5)
+        outbox.take_reports(["+CDS: 25\n00" + good[2:-2], "+CDS: %d\n%s" % (sms_pdu.tpdu_length(good), good)], 5)
         assert len(_types(log, records.REMINDER_DELIVERED)) == 1
 
     run(body)
