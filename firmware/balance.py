@@ -19,6 +19,7 @@ Money is integer fen. State lives in one small file (store_io).
 """
 
 from firmware import civil_time, store_io
+from protocol import settings
 from protocol.money import yuan
 
 QUERY_MS = 6 * 3600 * 1000
@@ -64,9 +65,8 @@ class Balance:
                 "low_sent": self.low_sent, "expiry_sent": self.expiry_sent, "bill": self.bill}
 
     def set_low(self, fen):
-        if not isinstance(fen, int) or fen < 0:
-            raise ValueError("low balance threshold must be fen >= 0")
-        self.low_fen = fen
+        """Remind at `fen` or below; ValueError (protocol/settings.py "low_fen") changes nothing."""
+        self.low_fen = settings.check("low_fen", fen)
         self.low_sent = self.fen is not None and self.fen <= fen and self.low_sent
         self._save()
 

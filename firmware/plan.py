@@ -13,8 +13,9 @@ bytes, as carriers bill.
 """
 
 from firmware import civil_time
+from protocol import settings
 
-MB = 1048576
+MB = settings.MB
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 
@@ -43,10 +44,8 @@ def cycle_bounds(now_ms, cycle_day, tz_minutes):
 
 class Plan:
     def __init__(self, quota_bytes, cycle_day=1, tz_minutes=480, at_zero="cut"):
-        if not 1 <= cycle_day <= 31:
-            raise ValueError("cycle_day must be 1..31")
-        if at_zero not in ("cut", "warn"):
-            raise ValueError("at_zero must be 'cut' or 'warn'")
+        settings.check("cycle_day", cycle_day)
+        settings.check("at_zero", at_zero)
         self.quota_bytes = quota_bytes
         self.cycle_day = cycle_day
         self.tz_minutes = tz_minutes
@@ -68,8 +67,8 @@ class Plan:
 
     def add_pack(self, now_ms, months, size):
         """A pack of `size` bytes bought now, shared by this cycle and the next `months` - 1."""
-        if not 1 <= months <= 120 or size <= 0:
-            raise ValueError("a pack needs 1..120 months and a size")
+        settings.check("months", months)
+        settings.check("pack", size)
         start, end = self.bounds(now_ms)
         for _ in range(months - 1):
             end = self.bounds(end)[1]

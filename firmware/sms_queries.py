@@ -9,12 +9,9 @@ blanks, counts.
 
 from firmware import civil_time, store_io
 from firmware.plan import MB
-from protocol import records
+from protocol import records, settings
 
 DEFAULT_WORDS = {"CXLL": "data", "CXYE": "balance"}
-ANSWERS = ("data", "balance")
-MAX_WORDS = 8
-MAX_WORD_LENGTH = 16
 
 
 def _mb(n):
@@ -24,20 +21,6 @@ def _mb(n):
 def _date(seconds):
     _y, month, day = civil_time.civil_from_days(seconds // 86400)
     return "%d月%d日" % (month, day)
-
-
-def checked_words(words):
-    """The words map in canonical form (upper case); ValueError says what is wrong."""
-    if not isinstance(words, dict) or not 0 < len(words) <= MAX_WORDS:
-        raise ValueError("sms_words: a map of 1 to %d words to %s" % (MAX_WORDS, " or ".join(ANSWERS)))
-    checked = {}
-    for word, what in words.items():
-        if not isinstance(word, str) or not 0 < len(word) <= MAX_WORD_LENGTH or word.split() != [word]:
-            raise ValueError("sms_words: %r is not one word of 1 to %d characters" % (word, MAX_WORD_LENGTH))
-        if what not in ANSWERS:
-            raise ValueError("sms_words: %s must answer %s, not %r" % (word, " or ".join(ANSWERS), what))
-        checked[word.upper()] = what
-    return checked
 
 
 class Queries:
@@ -50,7 +33,8 @@ class Queries:
         self.answered = 0
 
     def set_words(self, words):
-        old, self.words = self.words, checked_words(words)
+        """Replace the query words (protocol/settings.py "sms_words": stored upper case)."""
+        old, self.words = self.words, settings.check("sms_words", words)
         store_io.put(self.path, self.words)
         self.usage.record(records.CONFIG_CHANGED, {8: "sms_words", 9: old, 10: self.words})
 

@@ -20,11 +20,10 @@ from firmware.meter import Meter
 from firmware.modem import ModemError
 from firmware.plan import MB, Plan
 from firmware.reminders import Reminders, default_text
-from protocol import records
+from protocol import records, settings
 
 MIN_POLL_MS = 50
 MAX_POLL_MS = 60000
-MAX_CC = 4
 RESTORE_POLL_MS = 1000  # while the modem has yet to register after a (re)boot
 PEAK_BYTES_PER_S = 6250000  # 50 Mbit/s: the fastest the line may go without warning
 
@@ -120,43 +119,36 @@ class UsageService:
         """Set the plan (keys as Plan.as_dict); "addon": bytes records an add-on pack
         bought now, "pack": bytes with "months" a multi-month pack; "subscriber"
         sets the number reminders go to (and whose queries are answered), "cc" more
-        numbers that get every reminder."""
+        numbers that get every reminder; "thresholds" and "texts" the reminders.
+        Every field is checked (protocol/settings.py) before anything changes, so a
+        refused write changes nothing; a setting written as it is writes no record."""
+        request = settings.check_write(request, settings.PLAN, {"thresholds": self.reminders.thresholds, "texts": self.texts})
         now_ms = self.clock.now_ms()
-        if "cc" in request:
-            cc = request["cc"]
-            if not isinstance(cc, list) or len(cc) > MAX_CC or not all(isinstance(n, str) and n for n in cc):
-                raise ValueError("cc must be a list of at most %d phone numbers" % MAX_CC)
-            store_io.put(self._paths["cc"], cc)
-            self.record(records.CONFIG_CHANGED, {8: "cc", 9: self.cc, 10: cc})
-            self.cc = cc
-            if len(request) == 1:
-                return self.read()
-        if "subscriber" in request:
+        old = self.plan.as_dict() if self.plan else None
+        plan = Plan.from_dict(old) if old else None  # a copy, until everything is checked
+        if "quota" in request:
+            new = Plan(request["quota"], request.get("cycle_day", 1), request.get("tz", 480), request.get("at_zero", "cut"))
+            if plan is not None:
+                new.addons, new.packs = plan.addons, plan.packs
+            plan = new
+        elif plan is None and ("addon" in request or "pack" in request):
+            raise ValueError("%s: needs a quota first" % ("addon" if "addon" in request else "pack"))
+        if "addon" in request:
+            plan.addons.append((now_ms, request["addon"]))
+        if "pack" in request:
+            plan.add_pack(now_ms, request.get("months", 3), request["pack"])
+        if "cc" in request and request["cc"] != self.cc:
+            store_io.put(self._paths["cc"], request["cc"])
+            self.record(records.CONFIG_CHANGED, {8: "cc", 9: self.cc, 10: request["cc"]})
+            self.cc = request["cc"]
+        if "subscriber" in request and request["subscriber"] != self.subscriber:
             number = request["subscriber"]
-            if not isinstance(number, str) or not number:
-                raise ValueError("subscriber must be a phone number")
             store_io.put(self._paths["subscriber"], number)
             self.record(records.CONFIG_CHANGED, {8: "subscriber", 9: self.subscriber, 10: number})
             self.subscriber = number
-            if not ("quota" in request or "addon" in request or "pack" in request):
-                return self.read()
-        if "thresholds" in request or "texts" in request:
-            self._configure_reminders(request)
-            if not ("quota" in request or "addon" in request or "pack" in request):
-                return self.read()
-        old = self.plan.as_dict() if self.plan else None
-        if "quota" in request:
-            plan = Plan(int(request["quota"]), int(request.get("cycle_day", 1)), int(request.get("tz", 480)), request.get("at_zero", "cut"))
-            if self.plan is not None:
-                plan.addons, plan.packs = self.plan.addons, self.plan.packs
-        elif self.plan is None:
-            raise ValueError("no plan to add to")
-        else:
-            plan = Plan.from_dict(old)
-        if "addon" in request:
-            plan.addons.append((now_ms, int(request["addon"])))
-        if "pack" in request:
-            plan.add_pack(now_ms, int(request.get("months", 3)), int(request["pack"]))
+        self._configure_reminders(request)
+        if plan is None or plan.as_dict() == old:
+            return self.read()
         store_io.put(self._paths["plan"], plan.as_dict())
         self.plan = plan
         if self.cycle_start is None:
@@ -169,19 +161,12 @@ class UsageService:
         return self.read()
 
     def _configure_reminders(self, request):
-        """New thresholds (bytes left, at most 8) and/or texts ({threshold: text})."""
+        """New thresholds (bytes left, highest first) and/or texts ({threshold: text}),
+        as write checked them; nothing is stored or recorded if both stay as they are."""
         thresholds = request.get("thresholds", self.reminders.thresholds)
         texts = request.get("texts", self.texts)
-        if not isinstance(thresholds, list) or not 1 <= len(thresholds) <= 8:
-            raise ValueError("thresholds must be a list of 1..8 byte counts")
-        for t in thresholds:
-            if not isinstance(t, int) or not 0 <= t < 1 << 40:
-                raise ValueError("a threshold must be a byte count")
-        if not isinstance(texts, dict):
-            raise ValueError("texts must map a threshold to a text")
-        for t in texts:
-            if t not in thresholds or not isinstance(texts[t], str) or not 0 < len(texts[t]) <= 600:
-                raise ValueError("texts: one text of 1..600 characters per threshold in use")
+        if thresholds == self.reminders.thresholds and texts == self.texts:
+            return
         # The record names which thresholds have their own text, not the texts
         # (up to 600 characters each: more than a record holds).
         old = {"thresholds": self.reminders.thresholds, "texts": sorted(self.texts)}

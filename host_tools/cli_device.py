@@ -6,9 +6,9 @@ import argparse
 import asyncio
 import json
 
-from host_tools.cli_common import CommandError, add_json, add_port, device_state, port_of
+from host_tools.cli_common import CommandError, add_json, add_port, bad_value, checked, device_state, port_of
 from host_tools.device import Device
-from protocol import money
+from protocol import money, settings
 
 # --- info --------------------------------------------------------------------
 
@@ -91,7 +91,7 @@ def _echo_parser(sub):
 
 # --- plan and status ---------------------------------------------------------
 
-MB = 1048576
+MB = settings.MB
 
 
 async def _plan(port, request=None):
@@ -137,47 +137,69 @@ def _utc(seconds):
 
 # A new quota keeps the plan's other settings unless they are given; a first plan gets these.
 PLAN_DEFAULTS = {"cycle_day": 1, "tz": 480, "at_zero": "cut"}
+# The plan write's fields (protocol/settings.py) and the options of `plan set` that give them.
+PLAN_OPTIONS = {"quota": "--quota-mb", "cycle_day": "--cycle-day", "tz": "--tz-minutes", "at_zero": "--at-zero",
+                "addon": "--addon-mb", "pack": "--pack-mb", "months": "--months", "subscriber": "--subscriber",
+                "cc": "--cc", "thresholds": "--thresholds-mb", "texts": "--text"}
+
+
+def _bytes_of_mb(text):
+    """'100' or '0.5' MB as whole bytes; None if it is no number."""
+    try:
+        return int(float(text) * MB)
+    except (ValueError, OverflowError):
+        return None
+
+
+def _plan_write(args):
+    """What `plan set` writes, every value checked (protocol/settings.py) before the port is opened."""
+    write = {}
+    for field, typed in (("quota", args.quota_mb), ("addon", args.addon_mb), ("pack", args.pack_mb)):
+        if typed is not None:
+            write[field] = checked(field, _bytes_of_mb(typed), PLAN_OPTIONS[field], typed)
+    plan = {}  # the plan's other settings, sent with a quota
+    for field, typed in (("cycle_day", args.cycle_day), ("tz", args.tz_minutes), ("at_zero", args.at_zero)):
+        if typed is not None:
+            plan[field] = checked(field, typed, PLAN_OPTIONS[field], typed)
+    months = checked("months", args.months, "--months", args.months)
+    if "pack" in write:
+        write["months"] = months
+    if args.subscriber:
+        write["subscriber"] = checked("subscriber", args.subscriber, "--subscriber", args.subscriber)
+    if args.cc is not None:
+        numbers = [number for number in args.cc if number]
+        for number in numbers:
+            checked("cc", [number], "--cc", number)
+        write["cc"] = checked("cc", numbers, "--cc", " --cc ".join(args.cc))
+    if args.thresholds_mb:
+        amounts = [_bytes_of_mb(mb) for mb in args.thresholds_mb.split(",")]
+        if None in amounts:
+            raise bad_value("--thresholds-mb", args.thresholds_mb, "must be MB amounts separated by commas, e.g. 20,10,5,0")
+        write["thresholds"] = checked("thresholds", amounts, "--thresholds-mb", args.thresholds_mb)
+    if args.text:
+        in_use = {"thresholds": write["thresholds"]} if "thresholds" in write else None  # else the device checks
+        write["texts"] = {}
+        for pair in args.text:
+            mb, equals, text = pair.partition("=")
+            threshold = _bytes_of_mb(mb)
+            if not equals or threshold is None:
+                raise bad_value("--text", pair, "must be MB=TEXT, e.g. --text '10=还剩{mb}MB'")
+            write["texts"].update(checked("texts", {threshold: text}, "--text", pair, in_use))
+    if not write:
+        raise CommandError("plan set needs --quota-mb, --addon-mb, --pack-mb, --subscriber, --cc, --thresholds-mb or --text")
+    if "quota" in write:
+        if len(plan) < len(PLAN_DEFAULTS):
+            current = asyncio.run(_plan(port_of(args))).get("plan") or PLAN_DEFAULTS
+            plan = {key: plan.get(key, current[key]) for key in PLAN_DEFAULTS}
+        write.update(plan)
+    return write
 
 
 def do_plan(args):
     from host_tools.metering_requests import PlanWrite
 
-    write = {}
-    if args.action == "set":
-        if args.quota_mb is not None:
-            given = {"cycle_day": args.cycle_day, "tz": args.tz_minutes, "at_zero": args.at_zero}
-            if None in given.values():
-                current = (asyncio.run(_plan(port_of(args))).get("plan") or PLAN_DEFAULTS)
-                given = {key: current[key] if value is None else value for key, value in given.items()}
-            write.update(quota=int(args.quota_mb * MB), **given)
-        if args.addon_mb is not None:
-            write["addon"] = int(args.addon_mb * MB)
-        if args.pack_mb is not None:
-            write.update(pack=int(args.pack_mb * MB), months=args.months)
-        if args.subscriber:
-            write["subscriber"] = args.subscriber
-        if args.cc is not None:
-            write["cc"] = [number for number in args.cc if number]
-        if args.thresholds_mb:
-            write["thresholds"] = [int(float(mb) * MB) for mb in args.thresholds_mb.split(",")]
-        if args.text:
-            write["texts"] = _reminder_texts(args.text)
-        if not write:
-            raise CommandError("plan set needs --quota-mb, --addon-mb, --pack-mb, --subscriber, --cc, --thresholds-mb or --text")
+    write = _plan_write(args) if args.action == "set" else None
     _print_plan(asyncio.run(_plan(port_of(args), PlanWrite(**write) if write else None)), args.json)
-
-
-def _reminder_texts(pairs):
-    texts = {}
-    for pair in pairs:
-        mb, sep, text = pair.partition("=")
-        try:
-            texts[int(float(mb) * MB)] = text
-        except ValueError:
-            sep = ""
-        if not sep or not text:
-            raise CommandError("--text wants MB=TEXT, e.g. --text '10=还剩{mb}MB', got %r" % pair)
-    return texts
 
 
 def _plan_parser(sub):
@@ -190,12 +212,12 @@ def _plan_parser(sub):
     )
     p.add_argument("action", choices=("get", "set"))
     add_port(p)
-    p.add_argument("--quota-mb", type=float, help="monthly quota in MB (1 MB = 1,048,576 bytes)")
+    p.add_argument("--quota-mb", help="monthly quota in MB (1 MB = 1,048,576 bytes)")
     p.add_argument("--cycle-day", type=int, help="day of the month the quota renews (default: as now, else 1)")
     p.add_argument("--tz-minutes", type=int, help="plan time zone, minutes east of UTC (default: as now, else 480: +08:00)")
     p.add_argument("--at-zero", choices=("cut", "warn"), help="cut data at 0 MB, or only warn (default: as now, else cut)")
-    p.add_argument("--addon-mb", type=float, help="record an add-on pack bought now (valid this cycle)")
-    p.add_argument("--pack-mb", type=float, help="record a multi-month pack bought now")
+    p.add_argument("--addon-mb", help="record an add-on pack bought now (valid this cycle)")
+    p.add_argument("--pack-mb", help="record a multi-month pack bought now")
     p.add_argument("--months", type=int, default=3, help="cycles the --pack-mb pack lasts (default 3: quarterly)")
     p.add_argument("--subscriber", help="the number reminders are sent to")
     p.add_argument("--cc", action="append", metavar="NUMBER",
@@ -222,21 +244,19 @@ def _status_parser(sub):
     return p
 
 
-def _fen_of_yuan(text):
-    """'10' or '9.50' yuan as integer fen, exactly (no float)."""
+def _low_fen(text):
+    """--low-yuan '10' or '9.50' as integer fen, exactly (no float), checked as the device's low_fen."""
     try:
         fen = money.fen_of_yuan(text)
     except ValueError:
-        fen = -1
-    if fen < 0:
-        raise CommandError("--low-yuan wants an amount like 10 or 9.50, got %r" % text)
-    return fen
+        raise bad_value("--low-yuan", text, "must be an amount like 10 or 9.50") from None
+    return checked("low_fen", fen, "--low-yuan", text)
 
 
 def do_balance(args):
     from host_tools.metering_requests import BalanceRead, BalanceWrite
 
-    request = BalanceWrite(low_fen=_fen_of_yuan(args.low_yuan)) if args.low_yuan else BalanceRead()
+    request = BalanceWrite(low_fen=_low_fen(args.low_yuan)) if args.low_yuan else BalanceRead()
     state = asyncio.run(device_state(port_of(args), request))
     if args.json:
         print(json.dumps(state))
@@ -329,14 +349,12 @@ def _services_parser(sub):
 
 
 def _sms_words(text):
-    """'CXLL=data,YE=balance' as the device's sms_words map."""
-    words = {}
-    for pair in text.split(","):
-        word, equals, what = pair.strip().partition("=")
-        if not equals or not word or what not in ("data", "balance"):
-            raise CommandError("sms_words wants WORD=data or WORD=balance, comma separated, got %r" % pair)
-        words[word] = what
-    return words
+    """'CXLL=data,YE=balance' as the device's sms_words map, checked as the device would."""
+    pairs = [pair.strip().partition("=") for pair in text.split(",")]
+    if not all(equals for _word, equals, _what in pairs):
+        raise bad_value("sms_words", text, "must be WORD=data or WORD=balance, comma separated")
+    words = {word: what for word, _equals, what in pairs}
+    return checked("sms_words", words if len(words) == len(pairs) else None, "sms_words", text)
 
 
 CONFIG_SETTINGS = {"sms_words": _sms_words}

@@ -3,7 +3,9 @@
 Built the way smpclient builds its own groups (smp message models for the wire,
 then request classes that name their response and error types), so a
 `Device.request(RecordsRead(start=1))` is an ordinary smpclient request. The
-group's ids come from protocol/metering.py, shared with the firmware.
+group's ids come from protocol/metering.py, shared with the firmware; what each
+written setting may be, from protocol/settings.py. A refused setting comes back
+as an SMP error in either version, rc 3 with "rsn": "<field>: <rule>" (ErrorV1).
 """
 
 from enum import IntEnum, unique
@@ -140,6 +142,8 @@ class PlanWriteResponse(_PlanState, smpmsg.WriteResponse):
 
 
 class PlanWriteRequest(smpmsg.WriteRequest):
+    """Fields as protocol/settings.py PLAN; each value within its rule there."""
+
     _GROUP_ID = m.GROUP
     _COMMAND_ID = m.CMD_PLAN
 
@@ -158,9 +162,9 @@ class PlanWriteRequest(smpmsg.WriteRequest):
     subscriber: str | None = None
     """The number reminders are sent to."""
     cc: list | None = None
-    """More numbers (at most 4) that get every reminder."""
+    """More numbers that get every reminder."""
     thresholds: list | None = None
-    """Reminder thresholds, bytes of data left (default 10 MB, 5 MB, 0)."""
+    """Reminder thresholds, bytes of data left, highest first (default 10 MB, 5 MB, 0)."""
     texts: dict | None = None
     """{threshold: text} of one's own reminders; "{mb}" stands for the MB left."""
 

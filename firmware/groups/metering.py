@@ -10,7 +10,7 @@ import gc
 from firmware.smp_server import SMPError
 from firmware.store import BeyondHead
 from protocol import metering as m
-from protocol import smp
+from protocol import settings, smp
 
 
 def _uint(request, key, default=None):
@@ -18,6 +18,12 @@ def _uint(request, key, default=None):
     if not isinstance(value, int) or isinstance(value, bool) or value < 0 or value >= 1 << 32:
         raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "'%s' must be an unsigned 32-bit integer" % key)
     return value
+
+
+def _refused(error):
+    """A setting refused (protocol/settings.py): rc EINVAL with "<field>: <rule>" in
+    "rsn", in both SMP versions (a v2 group error would carry no reason)."""
+    return SMPError(smp.ERR_EINVAL, None, str(error))
 
 
 class MeteringGroup:
@@ -103,8 +109,8 @@ class MeteringGroup:
     def plan_write(self, request):
         try:
             return self._plans.write(request)
-        except (KeyError, TypeError, ValueError) as error:
-            raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "plan: %s" % error)
+        except ValueError as error:
+            raise _refused(error)
 
     def snooze(self, request):
         on = request.get("on", True)
@@ -120,9 +126,9 @@ class MeteringGroup:
 
     def balance_write(self, request):
         try:
-            self._balance.set_low(request["low_fen"])
-        except (KeyError, ValueError) as error:
-            raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "balance: %s" % error)
+            self._balance.set_low(settings.check_write(request, settings.BALANCE).get("low_fen"))
+        except ValueError as error:
+            raise _refused(error)
         return self._balance.read()
 
     def services_read(self, request):
@@ -145,14 +151,11 @@ class MeteringGroup:
         return {"sms_words": self._queries.words}
 
     def config_write(self, request):
-        unknown = [key for key in request if key != "sms_words"]
-        if unknown:
-            raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "config: no setting %s" % ", ".join(unknown))
         try:
-            if "sms_words" in request:
+            if "sms_words" in settings.check_write(request, settings.CONFIG):
                 self._queries.set_words(request["sms_words"])
         except ValueError as error:
-            raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, str(error))
+            raise _refused(error)
         return self.config_read(request)
 
     def auth_read(self, request):

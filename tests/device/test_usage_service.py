@@ -233,7 +233,7 @@ def test_reminders_also_go_to_the_cc_numbers_once_each():
 
 def test_the_plan_and_reminder_states_survive_a_reboot():
     async def body(service, line, clock, log):
-        service.write({"quota": 20 * MB, "at_zero": "cut", "subscriber": SUBSCRIBER})
+        service.write({"quota": 20 * MB, "at_zero": "cut", "subscriber": "+8613900000009"})  # a new number: stored
         service.write({"pack": 30 * MB, "months": 2, "thresholds": [15 * MB, 10 * MB, 0], "texts": {0: "0"}})
         await _use(service, line, clock, 42 * MB)  # 8 MB left: the 10 MB reminder
         service._checkpoint(clock.now_ms())

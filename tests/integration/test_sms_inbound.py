@@ -97,8 +97,8 @@ def test_query_words_set_over_smp_are_the_ones_answered(tmp_path, capsys):
         board.wait_ready()
         assert cli.main(["config", "set", "sms_words", "LL=data,YE=balance", "--port", board.port]) == 0
         assert capsys.readouterr().out.split() == ["sms_words", "LL=data,YE=balance"]
-        assert cli.main(["config", "set", "sms_words", "LL=weather", "--port", board.port]) == 1
-        assert "sms_words wants WORD=data" in capsys.readouterr().err
+        assert cli.main(["config", "set", "sms_words", "LL=weather", "--port", board.port]) == 2  # refused before sending
+        assert capsys.readouterr().err.startswith("edgemeter: sms_words LL=weather: must be")
         reply = wait_for(lambda: _answers(state), 60, "the answer")
         time.sleep(1.0)
         replies = _answers(state)
