@@ -24,6 +24,16 @@ are the same on every board.
 import asyncio
 import time
 
+try:
+    from time import ticks_diff, ticks_ms
+except ImportError:  # CPython (host tests of board code): a monotonic clock that never wraps
+
+    def ticks_ms():
+        return time.monotonic_ns() // 1000000
+
+    def ticks_diff(new, old):
+        return new - old
+
 RESET_POWER_ON = "power-on"
 RESET_WATCHDOG = "watchdog"
 RESET_SOFT = "reset-command"
@@ -31,17 +41,35 @@ RESET_POWER_LOSS = "power-loss"
 
 
 class Clock:
-    """Wall-clock time (UTC, milliseconds since 1970) and sleeping.
+    """Two clocks and sleeping.
 
-    On hardware this is the RTC plus `time.ticks_ms`; subclasses may scale time
-    (the emulated board runs N times faster than real time). Everything in the
-    firmware that waits goes through `sleep_ms` so that the scaling holds.
+    - `now_ms()`: wall-clock time (UTC, milliseconds since 1970), the RTC. It says
+      which day it is (billing cycles, expiry dates, record times) and jumps when
+      it is set (`set_ms`), or comes up at 2000-01-01 after a flat RTC battery.
+    - `monotonic_ms()`: milliseconds since boot that never jump. Everything that
+      measures a span (poll pacing, rates, checkpoint ages, retry backoff) uses it,
+      so a clock correction of any size never stalls or rushes the firmware.
+
+    On hardware the monotonic clock is `time.ticks_ms`, unwrapped: its period
+    (2**30 ms on most ports) is folded in at each call, so it must be read at
+    least every few days (the metering loop reads it at every poll, a minute
+    apart at most). Subclasses may scale time (the emulated board runs N times
+    faster than real time). Everything in the firmware that waits goes through
+    `sleep_ms` so that the scaling holds.
     """
 
     speed = 1
 
     def __init__(self):
         self._offset_ms = 0
+        self._ticks = ticks_ms()
+        self._monotonic_ms = 0
+
+    def monotonic_ms(self):
+        ticks = ticks_ms()
+        self._monotonic_ms += ticks_diff(ticks, self._ticks)
+        self._ticks = ticks
+        return self._monotonic_ms
 
     def _hardware_ms(self):
         return time.time_ns() // 1000000

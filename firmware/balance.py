@@ -8,12 +8,19 @@ carrier's own reminders (seed facts §2), each once:
 
 - low balance: when the balance falls to `low_fen` or below; armed again when
   a top-up lifts it above;
-- expiry: when the expiry date is at most REMIND_BEFORE_EXPIRY_MS away (48 h, so
-  that it comes at least 24 h before even if a reply is late); a top-up that
-  moves the expiry arms it again for the new date;
-- postpaid (a line that has had a bill: no balance reminders for it): when a
-  bill with money unpaid is due (pay "before the day", so by
-  its start) within REMIND_BEFORE_DUE_MS (48 h); once per bill, not once paid.
+- expiry: the carrier promises a reminder at least 24 hours before the balance
+  expires (seed facts §2). 10086 gives a date ("有效期至3月8日"), not a time, so
+  the earliest moment it can mean is taken: 00:00 of that day in the plan's time
+  zone. The reminder must reach the phone PROMISE_MS (24 h) before that, and the
+  SMS centre needs time to reach a phone that is off or out of coverage: it is
+  queued REMIND_BEFORE_MS (PROMISE_MS + DELIVERY_MARGIN_MS: 48 h) before that
+  moment, or at once if the date is learnt later than that; a top-up that moves
+  the expiry arms it again;
+- postpaid (a line that has had a bill: no balance reminders for it): "请您在本月
+  ×日前交清费用" (pay before the day) means the line may be suspended from 00:00
+  of the due day: the reminder is queued REMIND_BEFORE_MS before that; once per
+  bill, not once paid.
+The rule is in docs/reminders.md.
 
 Money is integer fen. State lives in one small file (store_io).
 """
@@ -24,18 +31,24 @@ from protocol.money import yuan
 
 QUERY_MS = 6 * 3600 * 1000
 FIRST_QUERY_MS = 10 * 60 * 1000  # after installation: the line settles first
-REMIND_BEFORE_EXPIRY_MS = 48 * 3600 * 1000
-REMIND_BEFORE_DUE_MS = 48 * 3600 * 1000
+PROMISE_MS = 24 * 3600 * 1000  # the reminder reaches the phone at least this long before
+# The validity period our SMS ask for (protocol/sms_pdu.py, TP-VP 0xA7: 24 h): the
+# SMS centre keeps trying a phone that is off or out of coverage that long, so a
+# reminder queued this much earlier still reaches a phone that comes back within
+# it in time; a phone on gets it in seconds, and the outbox's first four retries
+# of a refused send (30 s + 2 min + 10 min + 1 h) fit too.
+DELIVERY_MARGIN_MS = 24 * 3600 * 1000
+REMIND_BEFORE_MS = PROMISE_MS + DELIVERY_MARGIN_MS
 SERVICE_NUMBER = "10086"
 LOW_TEXT = "尊敬的客户,您的账户余额不足%s元,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"
 DUE_TEXT = "尊敬的客户:您%d月通信消费%s元,尚有%s元未缴。为不影响您的正常通信,请您在本月%d日前交清费用。谢谢。中国移动"
 EXPIRY_TEXT = "尊敬的客户,您的账户余额将于%d月%d日到有效期,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"
 
 
-def _day_start_ms(date, tz_minutes, days_after=0):
-    """Epoch ms of local midnight starting "YYYY-MM-DD" (+ days_after days)."""
+def _day_start_ms(date, tz_minutes):
+    """Epoch ms of local midnight starting "YYYY-MM-DD"."""
     year, month, day = (int(x) for x in date.split("-"))
-    return ((civil_time.days_from_civil(year, month, day) + days_after) * 86400 - tz_minutes * 60) * 1000
+    return (civil_time.days_from_civil(year, month, day) * 86400 - tz_minutes * 60) * 1000
 
 
 class Balance:
@@ -72,7 +85,7 @@ class Balance:
 
     def step(self, now_ms):
         """Ask when due; remind when due. Called from the SMS loop."""
-        if self.asked_ms is None:
+        if self.asked_ms is None or self.asked_ms > now_ms:  # new, or the clock was set back
             self.asked_ms = now_ms - QUERY_MS + FIRST_QUERY_MS
         if now_ms - self.asked_ms >= QUERY_MS:
             self._ask(now_ms)
@@ -81,7 +94,7 @@ class Balance:
     def _ask(self, now_ms):
         self.asks += 1
         self.asked_ms = now_ms
-        self.outbox.add(["cxye", self.asks], "balance_query", SERVICE_NUMBER, "CXYE", now_ms)
+        self.outbox.add(["cxye", self.asks], "balance_query", SERVICE_NUMBER, "CXYE")
         self._save()
 
     def on_message(self, sender, text, kind, fields):
@@ -109,7 +122,7 @@ class Balance:
 
     def _send(self, key, kind, recipients, text, now_ms):
         for number in recipients:
-            self.outbox.add(key + [number], kind, number, text, now_ms)
+            self.outbox.add(key + [number], kind, number, text)
 
     def _remind(self, now_ms):
         recipients, tz_minutes = self._line()
@@ -121,7 +134,7 @@ class Balance:
             self._save()
         bill = self.bill
         if bill and not bill["sent"] and bill["unpaid"] > 0:
-            if 0 < _day_start_ms(bill["due"], tz_minutes) - now_ms <= REMIND_BEFORE_DUE_MS:
+            if 0 < _day_start_ms(bill["due"], tz_minutes) - now_ms <= REMIND_BEFORE_MS:
                 day = int(bill["due"][8:])
                 text = DUE_TEXT % (bill["month"], yuan(bill["fen"], short=True), yuan(bill["unpaid"], short=True), day)
                 self._send(["due", bill["due"]], "bill_due", recipients, text, now_ms)
@@ -129,9 +142,8 @@ class Balance:
                 self._save()
         if self.expires and self.expiry_sent != self.expires and not self.bill:
             month, day = int(self.expires[5:7]), int(self.expires[8:10])
-            # The balance expires at the end of that day, in the plan's time zone.
-            end_ms = _day_start_ms(self.expires, tz_minutes, 1)
-            if 0 < end_ms - now_ms <= REMIND_BEFORE_EXPIRY_MS:
+            # The earliest the date can mean: its 00:00 in the plan's time zone.
+            if 0 < _day_start_ms(self.expires, tz_minutes) - now_ms <= REMIND_BEFORE_MS:
                 self._send(["expiry", self.expires], "balance_expiry", recipients, EXPIRY_TEXT % (month, day), now_ms)
                 self.expiry_sent = self.expires
                 self._save()

@@ -31,7 +31,9 @@ def fen(text, after=0):
     end = text.find("元", after)
     while end >= 0:
         start = end
-        while start > 0 and (text[start - 1].isdigit() or text[start - 1] == "."):
+        # One-character slices, not text[i]: MicroPython interns a one-character
+        # string made by indexing (see protocol/sms_pdu.py), a slice it does not.
+        while start > 0 and (text[start - 1 : start].isdigit() or text[start - 1 : start] == "."):
             start -= 1
         number = text[start:end]
         if number and number[0].isdigit():

@@ -9,7 +9,7 @@ serve SMP on the host-link UART until a reset is requested. Later stages
 import asyncio
 import binascii
 
-from firmware import boot_reason, flashfs, smp_uart, store_io
+from firmware import boot_reason, flashfs, rtc_check, smp_uart, store_io, usage_service
 from firmware.modem import Modem
 from firmware.modem_simcom import SimcomModem
 from firmware.auth_guard import Guard
@@ -19,7 +19,6 @@ from firmware.sms_inbox import Inbox
 from firmware.sms_outbox import Outbox
 from firmware.sms_queries import Queries
 from firmware.subscriptions import Subscriptions
-from firmware.usage_service import UsageService
 from firmware.groups.metering import MeteringGroup
 from firmware.groups.os_mgmt import OSGroup
 from firmware.smp_server import SMPServer
@@ -72,22 +71,26 @@ class Firmware:
         if guard.provisioned:
             self.log.sign_with(guard.key)
         reason = boot_reason.detect(self.board.reset_cause(), RUNNING_MARKER)
+        rtc_restored = rtc_check.restore(self.board.clock, STATE_DIR + "/" + usage_service.CHECKPOINT_FILE)
         self.record(records.BOOT, {8: reason, 9: VERSION})
-        OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record)
+        if rtc_restored:
+            # The old and the new time, as for a date-time write over SMP.
+            self.record(records.CONFIG_CHANGED, {8: "clock", 9: rtc_restored[0] // 1000, 10: rtc_restored[1] // 1000})
         # The modem keeps its power (and its counters) only across resets of the MCU alone.
         modem_kept_power = reason in (records.BOOT_RESET_COMMAND, records.BOOT_WATCHDOG)
         self.board.modem_power(True)
         driver = MODEM_DIALECTS[self.board.modem_dialect]
         modem = driver(self.board.modem_uart(), self.board.modem_power, self.board.modem_sleep_ms)
         outbox = Outbox(modem, self.record, STATE_DIR + "/outbox")
-        usage = UsageService(modem, self.board.clock, self.record, STATE_DIR, None, None, outbox)
+        usage = usage_service.UsageService(modem, self.board.clock, self.record, STATE_DIR, None, None, outbox)
         balance = Balance(outbox, STATE_DIR + "/balance", lambda: (usage.recipients(), usage.line()[1]))
         inbox = Inbox(modem, self.record, STATE_DIR + "/inbox")
         queries = Queries(outbox, usage, balance, STATE_DIR + "/queries")
         subscriptions = Subscriptions(outbox, STATE_DIR + "/subscriptions")
         messaging = Messaging(modem, self.board.clock, outbox, inbox, balance, queries, subscriptions)
         usage.resume(modem_kept_power)
-        MeteringGroup(self.smp, self.log, usage, balance, subscriptions, self.board.clock, queries, guard)
+        OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record, clock_set=usage.clock_set)
+        MeteringGroup(self.smp, self.log, usage, balance, subscriptions, queries, guard)
         self.board.led(True)
         print(
             "edgemeter %s booted (%s), flash %s, log epoch %d head %d%s"

@@ -17,7 +17,10 @@ AT+QGDCNT?). The meter turns successive readings into exact increments:
 Totals are checkpointed (by the caller, to flash) when `checkpoint_due()`: the
 bytes counted but not saved, plus those the caller expects the modem to count
 before its next reading (lost with the modem's counters in a power cut), stay
-within `budget_bytes`, and nothing waits longer than `budget_ms`.
+within `budget_bytes`, and nothing waits longer than `budget_ms`. Ages are on
+the board's monotonic clock (`Clock.monotonic_ms`), which a clock correction
+never moves; the checkpoint also keeps the wall-clock time it was taken at
+(`wall`): the earliest the RTC can truly be at the next boot.
 """
 
 BUDGET_BYTES = 65536
@@ -66,18 +69,19 @@ class Meter:
         """The modem restarted (we know it did): its next reading counts from 0."""
         self._sent = self._received = 0
 
-    def checkpoint_due(self, now_ms, coming=0):
+    def checkpoint_due(self, monotonic_ms, coming=0):
         """Whether to save now: the unsaved total, plus `coming` bytes expected
         before the next chance to save, reaches the byte budget; or it is older
         than the time budget."""
         if self._saved_ms is None:
-            self._saved_ms = now_ms
+            self._saved_ms = monotonic_ms
         unsaved = self.total - self._saved_total
-        return unsaved + coming >= self.budget_bytes or (unsaved > 0 and now_ms - self._saved_ms >= self.budget_ms)
+        return unsaved + coming >= self.budget_bytes or (unsaved > 0 and monotonic_ms - self._saved_ms >= self.budget_ms)
 
-    def checkpoint(self, now_ms):
+    def checkpoint(self, monotonic_ms, wall_ms):
         """The state to persist; call `saved` once it is on flash."""
-        return {"up": self.up, "down": self.down, "sent": self._sent, "received": self._received, "ms": now_ms}
+        return {"up": self.up, "down": self.down, "sent": self._sent, "received": self._received,
+                "ms": monotonic_ms, "wall": wall_ms}
 
     def saved(self, state):
         self._saved_total = state["up"] + state["down"]

@@ -12,6 +12,10 @@ A new cycle re-arms every threshold; so does data left rising above a threshold
 again (an add-on pack), which also cancels a reminder not yet sent: it would no
 longer be true. The window where a power cut can repeat an SMS is between the
 modem accepting it and `mark_sent` reaching flash.
+
+Once sent, how the subscriber's message ended is noted (`note`): "delivered",
+or "failed" with the reason, for `status` and for sending it again to a
+corrected number.
 """
 
 from firmware.plan import MB
@@ -38,12 +42,14 @@ class Reminders:
         self.cycle_start = None
         self.states = {t: ARMED for t in self.thresholds}
         self.rearmed = 0  # times data left rose above a reached threshold (add-ons)
+        self.outcomes = {}  # threshold -> (outcome, why) of the subscriber's message
 
     def update(self, remaining, cycle_start):
         """Account the data left now; returns the thresholds that just became pending, highest first."""
         if cycle_start != self.cycle_start:
             self.cycle_start = cycle_start
             self.states = {t: ARMED for t in self.thresholds}
+            self.outcomes = {}
         crossed = []
         for threshold in self.thresholds:
             state = self.states[threshold]
@@ -52,6 +58,7 @@ class Reminders:
                 crossed.append(threshold)
             elif state != ARMED and remaining > threshold:
                 self.states[threshold] = ARMED  # an add-on lifted us above it again
+                self.outcomes.pop(threshold, None)
                 self.rearmed += 1
         return crossed
 
@@ -61,12 +68,20 @@ class Reminders:
     def mark_sent(self, threshold):
         if self.states.get(threshold) == PENDING:
             self.states[threshold] = SENT
+            self.outcomes.pop(threshold, None)
+
+    def note(self, threshold, outcome, why):
+        """How the subscriber's message of a sent threshold ended (sms_outbox DELIVERED/FAILED)."""
+        if self.states.get(threshold) == SENT:
+            self.outcomes[threshold] = (outcome, why)
 
     def as_dict(self):
-        return {"cycle": self.cycle_start, "states": [[t, self.states[t]] for t in self.thresholds], "rearmed": self.rearmed}
+        return {"cycle": self.cycle_start, "states": [[t, self.states[t]] for t in self.thresholds], "rearmed": self.rearmed,
+                "outcomes": [[t, o, w] for t, (o, w) in self.outcomes.items()]}
 
     def load(self, data):
         self.cycle_start = data["cycle"]
         self.rearmed = data.get("rearmed", 0)
         saved = dict((t, s) for t, s in data["states"])
         self.states = {t: saved.get(t, ARMED) for t in self.thresholds}
+        self.outcomes = {t: (o, w) for t, o, w in data.get("outcomes", ()) if self.states.get(t) == SENT}

@@ -1,7 +1,10 @@
 """SMS that must reach the subscriber: queued on flash, sent, retried, tracked to delivery.
 
-`add(key, kind, to, text)` queues a message (a reminder); `pump(now_ms)` sends
-what is due; `report(status)` takes a status report (+CDS) from the SMS centre.
+`add(key, kind, to, text)` queues a message (a reminder), due at once; `pump(now_ms)`
+sends what is due; `report(status)` takes a status report (+CDS) from the SMS
+centre. Times are the board's monotonic clock (Clock.monotonic_ms): a clock
+correction never holds a retry back or lets them all go at once. It restarts at
+each boot, so a message queued before the boot is due again at once.
 Each message goes through:
 
     queued --sent (all parts accepted)--> sent --report 0x00 for every part--> delivered
@@ -9,8 +12,13 @@ Each message goes through:
        |                                                      | a part's report is final
        +------------------------------------------------------+ but not delivered: again
 
-After len(BACKOFF_MS) failed tries the message is given up (recorded as failed,
-final). A message is recorded as delivered only on a report that says so: a
+Each wait of BACKOFF_MS is used once: the try after the last one that fails
+gives the message up (recorded as failed, final). A refusal that no retry can mend is final at once, and the queue moves
+on: a number the SMS codec cannot encode, or a +CMS ERROR that is about the
+message or its number (PERMANENT_CMS: unassigned, barred or unknown numbers, a
+malformed PDU; 3GPP TS 24.011 E.2 and TS 27.005 3.2.5), not about the network or
+the modem. Any other fault in sending one message counts as a failed try, so no
+message can block the others. A message is recorded as delivered only on a report that says so: a
 temporary report (0x20-0x3F: the phone is off, out of coverage, memory full)
 only waits, and no report at all leaves it "sent", never "delivered".
 
@@ -19,7 +27,9 @@ REMINDER_FAILED at each failed try (error, tries, "final" when given up),
 REMINDER_DELIVERED when the last part is confirmed. The queue is one small
 file replaced atomically; `key` (e.g. the cycle and the threshold) makes `add`
 idempotent, also for a message finished recently, so a power cut between
-queueing and the caller noting it never sends a reminder twice.
+queueing and the caller noting it never sends a reminder twice. `on_finish(message,
+outcome, why)`, if set, hears how each message ended: "delivered", or "failed"
+with the reason (given up, refused for good, withdrawn).
 """
 
 from firmware import sms_out, store_io
@@ -31,6 +41,16 @@ QUEUED = "queued"
 SENT = "sent"
 RECENT = 8  # keys of finished messages remembered against a repeated add
 TEXT_KEPT = 160  # characters of the text in a REMINDER_SENT record (a record is at most 1 KB)
+DELIVERED = "delivered"
+FAILED = "failed"
+# +CMS ERROR codes that refuse the message itself: sending it again cannot help.
+PERMANENT_CMS = {
+    1: "unassigned number", 8: "operator determined barring", 10: "call barred",
+    21: "short message transfer rejected", 28: "unidentified subscriber", 29: "facility rejected",
+    30: "unknown subscriber", 50: "requested facility not subscribed", 96: "invalid mandatory information",
+    195: "invalid SME address", 196: "destination SME barred", 304: "invalid PDU mode parameter",
+    305: "invalid text mode parameter",
+}  # fmt: skip
 
 
 class Outbox:
@@ -40,31 +60,49 @@ class Outbox:
         self.path = path
         saved = store_io.get(path) or {}
         self.messages = saved.get("messages", [])
+        for message in self.messages:
+            message["due"] = 0  # monotonic times of the last boot mean nothing now
         self.recent = saved.get("recent", [])
         self.next_ref = saved.get("ref", 0)
+        self.on_finish = None
 
     def _save(self):
         store_io.put(self.path, {"messages": self.messages, "recent": self.recent, "ref": self.next_ref})
 
-    def add(self, key, kind, to, text, now_ms):
-        if key in self.recent or any(m["key"] == key for m in self.messages):
+    def add(self, key, kind, to, text):
+        if key in self.recent or self.find(key) is not None:
             return False
         self.next_ref = (self.next_ref + 1) % 256
         self.messages.append(
             {"key": key, "kind": kind, "to": to, "text": text, "ref": self.next_ref, "state": QUEUED,
-             "tries": 0, "due": now_ms, "mrs": [], "done": []}
+             "tries": 0, "due": 0, "mrs": [], "done": [], "why": None}
         )
         self._save()
         return True
+
+    def find(self, key):
+        """The unfinished message with `key` (its "state" queued or sent, "why" the last
+        failed try's reason), or None."""
+        for message in self.messages:
+            if message["key"] == key:
+                return message
+        return None
 
     def withdraw(self, kind):
         """Drop the queued (not yet accepted) messages of `kind`: they are no longer
         true (a top-up came before the low-balance reminder could go). Returns how many."""
         gone = [m for m in self.messages if m["kind"] == kind and m["state"] == QUEUED]
         for message in gone:
-            self.record(records.REMINDER_FAILED, {8: kind, 13: "withdrawn: no longer true", 14: message["tries"], 15: True})
-            self._finish(message)
+            self._give_up(message, "withdrawn: no longer true")
         return len(gone)
+
+    def withdraw_key(self, key, why):
+        """Drop the unfinished message with `key` (queued, or sent but not delivered):
+        it went to a wrong number. Returns whether there was one."""
+        message = self.find(key)
+        if message is not None:
+            self._give_up(message, "withdrawn: " + why)
+        return message is not None
 
     def waiting(self):
         """Messages not finished yet (queued or awaiting reports)."""
@@ -80,8 +118,17 @@ class Outbox:
             message["tries"] += 1
             try:
                 mrs = await sms_out.send(self.modem, message["to"], message["text"], message["ref"])
+            except sms_pdu.SMSError as error:  # a number or text the codec refuses: for good
+                self._give_up(message, "cannot encode: %s" % error)
+                continue
             except ModemError as error:
-                self._failed(message, error.text, now_ms)
+                if error.code in PERMANENT_CMS and error.text.startswith("+CMS ERROR"):
+                    self._give_up(message, "%s (%s)" % (error.text, PERMANENT_CMS[error.code]))
+                else:
+                    self._failed(message, error.text, now_ms)
+                continue
+            except Exception as error:  # a fault with this one message must not block the rest
+                self._failed(message, repr(error), now_ms)
                 continue
             message.update(state=SENT, mrs=mrs, done=[])
             self._save()
@@ -108,7 +155,7 @@ class Outbox:
                     message["done"].append(status["ref"])
                 if len(message["done"]) == len(message["mrs"]):
                     self.record(records.REMINDER_DELIVERED, {8: message["kind"], 10: message["mrs"], 12: status["status"]})
-                    self._finish(message)
+                    self._finish(message, DELIVERED, None)
                 else:
                     self._save()
             elif status["final"]:
@@ -117,19 +164,26 @@ class Outbox:
         return False  # not ours, or a report for a message given up already
 
     def _failed(self, message, error, now_ms, mr=None):
-        final = message["tries"] >= len(BACKOFF_MS)
+        """A try failed: again after the backoff, or given up after the last one."""
+        if message["tries"] > len(BACKOFF_MS):
+            return self._give_up(message, error, mr)
         fields = {8: message["kind"], 13: error, 14: message["tries"]}
         if mr is not None:
             fields[10] = mr
-        if final:
-            fields[15] = True
-            self.record(records.REMINDER_FAILED, fields)
-            return self._finish(message)
         self.record(records.REMINDER_FAILED, fields)
-        message.update(state=QUEUED, due=now_ms + BACKOFF_MS[message["tries"] - 1], mrs=[], done=[])
+        message.update(state=QUEUED, due=now_ms + BACKOFF_MS[message["tries"] - 1], mrs=[], done=[], why=error)
         self._save()
 
-    def _finish(self, message):
+    def _give_up(self, message, why, mr=None):
+        fields = {8: message["kind"], 13: why, 14: message["tries"], 15: True}
+        if mr is not None:
+            fields[10] = mr
+        self.record(records.REMINDER_FAILED, fields)
+        self._finish(message, FAILED, why)
+
+    def _finish(self, message, outcome, why):
         self.messages.remove(message)
         self.recent = (self.recent + [message["key"]])[-RECENT:]
         self._save()
+        if self.on_finish is not None:
+            self.on_finish(message, outcome, why)

@@ -33,8 +33,12 @@ class Queries:
         self.answered = 0
 
     def set_words(self, words):
-        """Replace the query words (protocol/settings.py "sms_words": stored upper case)."""
-        old, self.words = self.words, settings.check("sms_words", words)
+        """Replace the query words (protocol/settings.py "sms_words": stored upper case);
+        the words as they are already change nothing and write no record."""
+        words = settings.check("sms_words", words)
+        if words == self.words:
+            return
+        old, self.words = self.words, words
         store_io.put(self.path, self.words)
         self.usage.record(records.CONFIG_CHANGED, {8: "sms_words", 9: old, 10: self.words})
 
@@ -44,7 +48,7 @@ class Queries:
         if not what or not subscriber or sender != subscriber:
             return False
         self.answered += 1
-        self.outbox.add(["query", now_ms, self.answered], "query_" + what, subscriber, self._reply(what, tz_minutes), now_ms)
+        self.outbox.add(["query", now_ms, self.answered], "query_" + what, subscriber, self._reply(what, tz_minutes))
         return True
 
     def _reply(self, what, tz_minutes):

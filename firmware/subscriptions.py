@@ -60,17 +60,17 @@ class Subscriptions:
         self._save()
         return True
 
-    def query(self, now_ms):
+    def query(self):
         self.requests += 1
-        self.outbox.add(["0000", self.requests], "services_query", SERVICE_NUMBER, "0000", now_ms)
+        self.outbox.add(["0000", self.requests], "services_query", SERVICE_NUMBER, "0000")
         self._save()
         return self.requests
 
-    def cancel(self, numbers, now_ms):
+    def cancel(self, numbers):
         if not numbers or not all(isinstance(n, int) and 0 < n < 100 for n in numbers):
             raise ValueError("cancel needs the item numbers of the 0000 list")
         self.requests += 1
         text = " ".join(str(n) for n in numbers)
-        self.outbox.add(["cancel", self.requests], "services_cancel", SERVICE_NUMBER, text, now_ms)
+        self.outbox.add(["cancel", self.requests], "services_cancel", SERVICE_NUMBER, text)
         self._save()
         return self.requests

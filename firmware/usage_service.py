@@ -11,21 +11,32 @@ atomically (store_io.put).
 The poll interval shrinks with the data left to the next threshold (see
 `poll_interval_ms`), so little passes a threshold before it is noticed, while a
 line far from any threshold is polled rarely.
+
+Two clocks (board/base.py Clock): polls, rates and checkpoint ages run on the
+monotonic clock, so a clock correction never stalls or rushes them; the wall
+clock only says which billing cycle it is. The cycle moves forward only: a
+jump forward across the cycle day rolls over once (whatever the size of the
+jump), a jump back across it keeps the cycle the device is in (its usage, its
+reminders sent) until the wall clock passes that cycle's end again. Quotas are
+those of the cycle the device is in, not of the cycle the wall clock names.
 """
 
 import gc
 
 from firmware import store_io
+from firmware.console import RateLimited
 from firmware.meter import Meter
 from firmware.modem import ModemError
 from firmware.plan import MB, Plan
-from firmware.reminders import Reminders, default_text
+from firmware.reminders import ARMED, SENT, Reminders, default_text
+from firmware.sms_outbox import DELIVERED, QUEUED
 from protocol import records, settings
 
 MIN_POLL_MS = 50
 MAX_POLL_MS = 60000
 RESTORE_POLL_MS = 1000  # while the modem has yet to register after a (re)boot
 PEAK_BYTES_PER_S = 6250000  # 50 Mbit/s: the fastest the line may go without warning
+CHECKPOINT_FILE = "meter"  # the meter's checkpoint, in the state folder (also read by rtc_check)
 
 
 def poll_interval_ms(distance, rate_bps):
@@ -52,9 +63,10 @@ class UsageService:
         self.plan = plan
         self.subscriber = subscriber
         self.meter = Meter()
+        outbox.on_finish = self._message_finished
         self.reminders = Reminders()
         self.state_dir = state_dir
-        self._paths = {name: state_dir + "/" + name for name in ("meter", "reminders", "cycle", "plan", "subscriber", "texts", "cc")}
+        self._paths = {name: state_dir + "/" + name for name in (CHECKPOINT_FILE, "reminders", "cycle", "plan", "subscriber", "texts", "cc")}
         self.cc = []  # more numbers that get every reminder (family, the technician)
         self.texts = {}  # threshold -> the subscriber's own reminder text ("{mb}": MB left)
         self.cycle_start = None
@@ -68,6 +80,7 @@ class UsageService:
         self._last_usage = (0, 0)
         self._poked = False
         self.faults = 0  # polls that failed on something other than the modem
+        self._console = RateLimited()
 
     def resume(self, modem_kept_power):
         self.subscriber = store_io.get(self._paths["subscriber"]) or self.subscriber
@@ -79,7 +92,7 @@ class UsageService:
         if config:
             self.reminders = Reminders(config["thresholds"])
             self.texts = config["texts"]
-        self.meter.resume(store_io.get(self._paths["meter"]), modem_kept_power)
+        self.meter.resume(store_io.get(self._paths[CHECKPOINT_FILE]), modem_kept_power)
         self._last_usage = (self.meter.up, self.meter.down)
         saved = store_io.get(self._paths["reminders"])
         if saved:
@@ -95,20 +108,19 @@ class UsageService:
         """The plan and this cycle's figures, for `edgemeter plan get` / status."""
         if self.plan is None:
             return {"subscriber": self.subscriber, "cc": self.cc, "plan": None, "total": self.meter.total}
-        now_ms = self.clock.now_ms()
-        start, end = self.plan.bounds(now_ms)
-        remaining = self.remaining(now_ms)
+        start, end = self.plan.bounds(self._cycle_moment())
+        remaining = self.remaining()
         return {
             "subscriber": self.subscriber,
             "cc": self.cc,
             "plan": self.plan.as_dict(),
             "cycle_start": start // 1000,
             "cycle_end": end // 1000,
-            "quota": self.plan.quota(now_ms),
+            "quota": self.quota(),
             "used": self.used(),
             "remaining": max(remaining, 0),
             "overage": max(-remaining, 0),
-            "thresholds": [[t, self.reminders.states[t]] for t in self.reminders.thresholds],
+            "thresholds": [self._threshold_status(t) for t in self.reminders.thresholds],
             "texts": self.texts,
             "data_on": self.data_on,
             "snoozed": self.snoozed == self.cycle_start,
@@ -134,18 +146,19 @@ class UsageService:
         elif plan is None and ("addon" in request or "pack" in request):
             raise ValueError("%s: needs a quota first" % ("addon" if "addon" in request else "pack"))
         if "addon" in request:
-            plan.addons.append((now_ms, request["addon"]))
+            plan.addons.append((self._bought_at(now_ms), request["addon"]))
         if "pack" in request:
-            plan.add_pack(now_ms, request.get("months", 3), request["pack"])
+            plan.add_pack(self._bought_at(now_ms), request.get("months", 3), request["pack"])
         if "cc" in request and request["cc"] != self.cc:
             store_io.put(self._paths["cc"], request["cc"])
             self.record(records.CONFIG_CHANGED, {8: "cc", 9: self.cc, 10: request["cc"]})
             self.cc = request["cc"]
         if "subscriber" in request and request["subscriber"] != self.subscriber:
-            number = request["subscriber"]
+            number, old_number = request["subscriber"], self.subscriber
             store_io.put(self._paths["subscriber"], number)
-            self.record(records.CONFIG_CHANGED, {8: "subscriber", 9: self.subscriber, 10: number})
+            self.record(records.CONFIG_CHANGED, {8: "subscriber", 9: old_number, 10: number})
             self.subscriber = number
+            self._subscriber_changed(old_number)
         self._configure_reminders(request)
         if plan is None or plan.as_dict() == old:
             return self.read()
@@ -178,6 +191,13 @@ class UsageService:
         store_io.put(self._paths["reminders"], self.reminders.as_dict())
         self.record(records.CONFIG_CHANGED, {8: "reminders", 9: old, 10: {"thresholds": self.reminders.thresholds, "texts": sorted(texts)}})
 
+    def clock_set(self):
+        """The wall clock was just set: save the count with the new time (the floor a
+        later boot checks its RTC against, firmware/rtc_check.py) and poll now, so a
+        jump into another cycle rolls over at once."""
+        self._checkpoint()
+        self.poke()
+
     def snooze(self, on):
         """Let data run past 0 MB for the rest of this cycle (on), or stop doing so.
         The next poll resumes or cuts the session; usage past the quota is the
@@ -201,17 +221,31 @@ class UsageService:
     def used(self):
         return self.meter.total - self.cycle_base
 
-    def remaining(self, now_ms):
-        return self.plan.quota(now_ms) - self.used() if self.plan else 1 << 40
+    def _bought_at(self, now_ms):
+        """When a pack bought now counts as bought: now, or the start of the cycle the
+        device is in if the wall clock is behind it (set back): never in a cycle
+        already over."""
+        return now_ms if self.cycle_start is None else max(now_ms, self.cycle_start)
+
+    def _cycle_moment(self):
+        """A moment of the cycle the device is in: its start (now before the first plan)."""
+        return self.cycle_start if self.cycle_start is not None else self.clock.now_ms()
+
+    def quota(self):
+        """The quota of the cycle the device is in (not the one the wall clock names)."""
+        return self.plan.quota(self._cycle_moment())
+
+    def remaining(self):
+        return self.quota() - self.used() if self.plan else 1 << 40
 
     def _save_cycle(self):
         store_io.put(self._paths["cycle"], {"start": self.cycle_start, "base": self.cycle_base, "data_on": self.data_on, "snoozed": self.snoozed})
 
-    def _checkpoint(self, now_ms):
+    def _checkpoint(self):
         up, down = self.meter.up - self._last_usage[0], self.meter.down - self._last_usage[1]
         self.record(records.USAGE, {8: up, 9: down, 10: records.SOURCE_MODEM_COUNTER, 11: self.meter.total})
-        state = self.meter.checkpoint(now_ms)
-        store_io.put(self._paths["meter"], state)
+        state = self.meter.checkpoint(self.clock.monotonic_ms(), self.clock.now_ms())
+        store_io.put(self._paths[CHECKPOINT_FILE], state)
         self.meter.saved(state)
         self._last_usage = (self.meter.up, self.meter.down)
 
@@ -220,10 +254,11 @@ class UsageService:
         self._session_fresh = on
         self.data_on = on
         self._save_cycle()
-        self.record(records.DATA_RESUMED if on else records.DATA_CUT, {8: reason, 9: self.remaining(self.clock.now_ms())})
+        self.record(records.DATA_RESUMED if on else records.DATA_CUT, {8: reason, 9: self.remaining()})
 
     async def step(self, now_ms):
-        """One poll: read counters, account, decide. Returns the next interval in ms."""
+        """One poll at wall-clock `now_ms`: read counters, account, decide. Returns
+        the bytes metered."""
         sent, received = await self.modem.data_counters()
         before = self.meter.total
         if self.modem.answer_life != self._modem_life:
@@ -238,16 +273,9 @@ class UsageService:
             await self._restore_session()
         if self.plan is None:
             return self.meter.total - before
-        start, _end = self.plan.bounds(now_ms)
-        if start != self.cycle_start:
-            if self.cycle_start is not None:
-                used = self.meter.total - self.cycle_base
-                self.record(records.CYCLE_ROLLOVER, {8: start // 1000, 9: used, 10: self.plan.quota(self.cycle_start)})
-                self.plan.rollover(self.cycle_start, used)
-                store_io.put(self._paths["plan"], self.plan.as_dict())
-            self.cycle_start, self.cycle_base = start, self.meter.total
-            self._save_cycle()
-        remaining = self.remaining(now_ms)
+        self._follow_cycle(now_ms)
+        start = self.cycle_start
+        remaining = self.remaining()
         rearmed = self.reminders.rearmed
         crossed = self.reminders.update(remaining, start)
         for threshold in crossed:
@@ -255,30 +283,85 @@ class UsageService:
         if crossed or rearmed != self.reminders.rearmed:
             store_io.put(self._paths["reminders"], self.reminders.as_dict())
         for threshold in self.reminders.pending():
-            self._remind(threshold, now_ms)
+            self._remind(threshold)
         cut = remaining <= 0 and self.plan.at_zero == "cut" and self.snoozed != start
         if cut and self.data_on:
             await self._set_data(False, records.REASON_AT_ZERO)
         elif not cut and not self.data_on:
             await self._set_data(True, records.REASON_SNOOZE if remaining <= 0 else records.REASON_QUOTA)
         if crossed:
-            self._checkpoint(now_ms)  # the crossing's records and the total that made it
+            self._checkpoint()  # the crossing's records and the total that made it
         return self.meter.total - before
 
-    def _remind(self, threshold, now_ms):
+    def _follow_cycle(self, now_ms):
+        """Roll over when the wall clock is in or past the device's cycle and names
+        another one: a new cycle, however far the clock jumped (once), or a plan
+        whose cycle day or time zone changed. A wall clock behind the cycle's start
+        (set back) changes nothing: no cycle is ever rolled back."""
+        start = self.plan.bounds(now_ms)[0]
+        if self.cycle_start is not None and (now_ms < self.cycle_start or start == self.cycle_start):
+            return
+        if self.cycle_start is not None:
+            used = self.meter.total - self.cycle_base
+            self.record(records.CYCLE_ROLLOVER, {8: start // 1000, 9: used, 10: self.quota()})
+            self.plan.rollover(self.cycle_start, used)
+            store_io.put(self._paths["plan"], self.plan.as_dict())
+        self.cycle_start, self.cycle_base = start, self.meter.total
+        self._save_cycle()
+
+    def _remind(self, threshold):
         """Hand the reminder to the outbox (which sends, retries and tracks it), then
         note it sent: the outbox's key makes a repeat after a power cut harmless."""
         if not self.subscriber:
             return  # nobody to tell yet: stays pending until a number is set
+        for number in self.recipients():
+            self.outbox.add(self._reminder_key(threshold, number), threshold, number, self._text(threshold))
+        self.reminders.mark_sent(threshold)
+        store_io.put(self._paths["reminders"], self.reminders.as_dict())
+
+    def _text(self, threshold):
         text = self.texts.get(threshold)
         if text:
-            text = text.replace("{mb}", str(threshold // MB))
-        else:
-            text = default_text(threshold, self.plan.at_zero == "cut")
-        for number in self.recipients():
-            key = [self.cycle_start // 1000, threshold, self.reminders.rearmed, number]
-            self.outbox.add(key, threshold, number, text, now_ms)
-        self.reminders.mark_sent(threshold)
+            return text.replace("{mb}", str(threshold // MB))
+        return default_text(threshold, self.plan.at_zero == "cut")
+
+    def _reminder_key(self, threshold, number):
+        """The outbox key of this cycle's reminder at `threshold` to `number`."""
+        return [self.cycle_start // 1000, threshold, self.reminders.rearmed, number]
+
+    def _message_finished(self, message, outcome, why):
+        """The outbox's word on a message: note it if it is this cycle's reminder to the subscriber."""
+        threshold = message["kind"]
+        if isinstance(threshold, int) and self.cycle_start is not None and self.subscriber \
+                and message["key"] == self._reminder_key(threshold, self.subscriber):
+            self.reminders.note(threshold, outcome, why)
+            store_io.put(self._paths["reminders"], self.reminders.as_dict())
+
+    def _threshold_status(self, threshold):
+        """[bytes left, "armed" / "queued" / "sent" / "delivered" / "failed", reason or None]."""
+        state = self.reminders.states[threshold]
+        if state != SENT:
+            return [threshold, "armed" if state == ARMED else "queued", None]
+        if threshold in self.reminders.outcomes:
+            return [threshold] + list(self.reminders.outcomes[threshold])
+        message = self.outbox.find(self._reminder_key(threshold, self.subscriber)) if self.subscriber else None
+        if message is not None and message["state"] == QUEUED:
+            return [threshold, "queued", message["why"]]  # the reason of the last failed try, if any
+        return [threshold, "sent", None]
+
+    def _subscriber_changed(self, old):
+        """The number was corrected: each reminder of this cycle that never reached the
+        phone goes once to the new number (the old number's, if still waiting, is
+        withdrawn). The cc numbers had theirs: they get nothing again."""
+        if self.plan is None or self.cycle_start is None or not self.subscriber:
+            return
+        for threshold in self.reminders.thresholds:
+            if self.reminders.states[threshold] != SENT or self.reminders.outcomes.get(threshold, ("",))[0] == DELIVERED:
+                continue
+            if old:
+                self.outbox.withdraw_key(self._reminder_key(threshold, old), "the subscriber's number changed")
+            self.reminders.outcomes.pop(threshold, None)
+            self.outbox.add(self._reminder_key(threshold, self.subscriber), threshold, self.subscriber, self._text(threshold))
         store_io.put(self._paths["reminders"], self.reminders.as_dict())
 
     async def start(self):
@@ -295,11 +378,11 @@ class UsageService:
             self._session_ok = True
             self._session_fresh = True
 
-    def _distance(self, now_ms):
+    def _distance(self):
         """Bytes to the next decision: the next threshold below, or zero."""
         if self.plan is None:
             return 1 << 40
-        remaining = self.remaining(now_ms)
+        remaining = self.remaining()
         below = [t for t in self.reminders.thresholds if t < remaining]
         return remaining - (max(below) if below else 0) if remaining > 0 else 0
 
@@ -312,26 +395,27 @@ class UsageService:
                 await self.modem.recover()
         if ready is not None:
             ready.set()  # the SMS loop may use the modem now
-        last_ms = self.clock.now_ms()
+        last_ms = self.clock.monotonic_ms()
         interval = MIN_POLL_MS
         while True:
-            now_ms = self.clock.now_ms()
+            began_ms = self.clock.monotonic_ms()
             try:
-                interval = await self._poll(now_ms, last_ms, interval)
+                interval = await self._poll(began_ms - last_ms, interval)
             except Exception as error:  # a bug or a full heap must not end metering for good
                 self.faults += 1
-                print("metering: poll failed:", repr(error))
+                self._console.say(began_ms, "metering: poll failed: %r" % (error,))
                 gc.collect()
                 interval = RESTORE_POLL_MS
-            last_ms = now_ms
+            last_ms = began_ms
             # Poll start to poll start: the time a poll takes comes off the wait.
-            await self._wait(interval - (self.clock.now_ms() - now_ms))
+            await self._wait(interval - (self.clock.monotonic_ms() - began_ms))
 
-    async def _poll(self, now_ms, last_ms, interval):
-        """One round of the loop: read and decide, save if due; returns the next interval."""
+    async def _poll(self, since_last_ms, interval):
+        """One round of the loop, `since_last_ms` (monotonic) after the last one: read
+        and decide, save if due; returns the next interval."""
         try:
-            moved = await self.step(now_ms)
-            elapsed = max(now_ms - last_ms, 1)
+            moved = await self.step(self.clock.now_ms())
+            elapsed = max(since_last_ms, 1)
             self.rate_bps = moved * 1000 // elapsed
         except ModemError:
             self.rate_bps = 0  # the driver recovers the modem after repeated timeouts
@@ -340,7 +424,7 @@ class UsageService:
         # learnt before the device relaxes.
         longest = MIN_POLL_MS if self._session_fresh else 2 * interval
         self._session_fresh = False
-        interval = min(poll_interval_ms(self._distance(now_ms), self.rate_bps), longest)
+        interval = min(poll_interval_ms(self._distance(), self.rate_bps), longest)
         if not self._session_ok:
             interval = min(interval, RESTORE_POLL_MS)
         coming = 0
@@ -351,8 +435,8 @@ class UsageService:
             # now if both together may not by the next reading.
             interval = min(interval, max(MIN_POLL_MS, self.meter.budget_bytes * 1000 // self.rate_bps))
             coming = self.rate_bps * interval // 1000
-        if self.meter.checkpoint_due(now_ms, coming):
-            self._checkpoint(now_ms)
+        if self.meter.checkpoint_due(self.clock.monotonic_ms(), coming):
+            self._checkpoint()
         return interval
 
     async def _wait(self, ms):

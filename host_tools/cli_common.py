@@ -65,3 +65,9 @@ async def device_state(port, request):
         response = await device.request(request)
     return response.model_dump(exclude={"header", "version", "sequence", "smp_data"})
 
+
+def reminder_status(entry):
+    """One threshold of the device's plan state, [bytes left, status, reason], as a
+    technician reads it: "delivered", "failed: +CMS ERROR: 1 (unassigned number)"."""
+    _left, status, why = entry
+    return "%s: %s" % (status, why) if why else status

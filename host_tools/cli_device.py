@@ -6,7 +6,7 @@ import argparse
 import asyncio
 import json
 
-from host_tools.cli_common import CommandError, add_json, add_port, bad_value, checked, device_state, port_of
+from host_tools.cli_common import CommandError, add_json, add_port, bad_value, checked, device_state, port_of, reminder_status
 from host_tools.device import Device
 from protocol import money, settings
 
@@ -100,9 +100,6 @@ async def _plan(port, request=None):
     return await device_state(port, request or PlanRead())
 
 
-_THRESHOLD_STATES = ("armed", "reached, reminder pending", "reminder sent")
-
-
 def _print_plan(state, as_json):
     if as_json:
         print(json.dumps(state))
@@ -123,8 +120,8 @@ def _print_plan(state, as_json):
     print("remaining   %.2f MB" % (state["remaining"] / MB))
     if state.get("overage"):
         print("overage     %.2f MB past the quota (out-of-plan)" % (state["overage"] / MB))
-    for threshold, status in state.get("thresholds") or ():
-        print("reminder    %g MB left: %s" % (threshold / MB, _THRESHOLD_STATES[status]))
+    for entry in state.get("thresholds") or ():
+        print("reminder    %g MB left: %s" % (entry[0] / MB, reminder_status(entry)))
     data = "on" if state["data_on"] else "cut at 0 MB"
     print("data        %s%s" % (data, ", snoozed: runs past 0 MB this cycle" if state.get("snoozed") else ""))
 

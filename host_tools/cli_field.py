@@ -14,7 +14,7 @@ import json
 import sys
 import time
 
-from host_tools.cli_common import CommandError, add_json, add_port, port_of
+from host_tools.cli_common import CommandError, add_json, add_port, port_of, reminder_status
 from host_tools.device import Device
 from host_tools.ledger import named_fields
 from protocol import record_names, records
@@ -107,8 +107,7 @@ def _view(snap, rate):
         lines.append("rate %8.1f kB/s   data %s%s" % (
             rate / 1000 if rate is not None else 0.0, "on" if plan["data_on"] else "CUT at 0 MB",
             "   (snoozed)" if plan.get("snoozed") else ""))
-        states = ("armed", "PENDING", "sent")
-        lines.append("reminders " + "  ".join("%g MB: %s" % (t / MB, states[s]) for t, s in plan["thresholds"]))
+        lines.append("reminders " + "  ".join("%g MB: %s" % (entry[0] / MB, reminder_status(entry)) for entry in plan["thresholds"]))
     log = snap["log"]
     lines.append("log head %d, acknowledged %d, %d KB used, %d KB free" % (log["head"], log["ack"], log["used"] // 1024, log["free"] // 1024))
     lines.append("last events:")

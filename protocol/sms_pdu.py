@@ -37,6 +37,13 @@ else as UCS2 (UTF-16BE; characters outside the BMP take a surrogate pair).
 One part holds 160 septets or 70 UCS2 units; longer texts go as concatenated
 parts of 153 septets or 67 units, never cutting an escape pair or a surrogate
 pair. Not supported: national language shift tables, compressed text (refused).
+
+Texts are read and written as code points taken from their UTF-8
+(`_code_points`, `_put_utf8`), never a character at a time: on MicroPython each
+one-character string (iterating a str, indexing it, chr()) is interned as a
+qstr for good, so every new character a carrier's message brings would grow the
+heap for ever, and the interned-string pool grows by doubling, which needs one
+large free block: on a full heap that is a MemoryError in the middle of a send.
 """
 
 import binascii
@@ -105,15 +112,57 @@ def _unpack7(data, count, fill):
 # ------------------------------------------------------------------ alphabets
 
 
+def _code_points(text):
+    """The code points of `text`, read from its UTF-8 (see the module docstring)."""
+    data = text.encode()
+    i = 0
+    while i < len(data):
+        b = data[i]
+        size = 1 if b < 0x80 else 2 if b < 0xE0 else 3 if b < 0xF0 else 4
+        c = b & (0x7F >> size if size > 1 else 0x7F)
+        for k in range(i + 1, i + size):
+            c = c << 6 | data[k] & 0x3F
+        yield c
+        i += size
+
+
+def _utf8_size(c):
+    return 1 if c < 0x80 else 2 if c < 0x800 else 3 if c < 0x10000 else 4
+
+
+def _put_utf8(out, c):
+    """Append code point `c` to bytearray `out` as UTF-8."""
+    size = _utf8_size(c)
+    if size == 1:
+        out.append(c)
+        return
+    shift = 6 * (size - 1)
+    out.append((0xF00 >> size) & 0xFF | c >> shift)
+    while shift:
+        shift -= 6
+        out.append(0x80 | c >> shift & 0x3F)
+
+
+def _index(table, c):
+    try:
+        return table.index(c)
+    except ValueError:
+        return -1
+
+
+_GSM7_CODES = tuple(_code_points(_GSM7))  # code point of each septet
+_EXT_POINTS = tuple(_code_points(_EXT_CHARS))
+
+
 def _gsm7_septets(text):
     """The septets of text, escape pairs included, or None if a character has no code."""
     out = bytearray()
-    for ch in text:
-        i = _GSM7.find(ch)
+    for c in _code_points(text):
+        i = _index(_GSM7_CODES, c)
         if i >= 0 and i != ESC:
             out.append(i)
             continue
-        i = _EXT_CHARS.find(ch)
+        i = _index(_EXT_POINTS, c)
         if i < 0:
             return None
         out.append(ESC)
@@ -132,21 +181,20 @@ def _gsm7_text(septets):
         s = septets[i]
         i += 1
         if s != ESC:
-            out += _GSM7[s].encode()
+            _put_utf8(out, _GSM7_CODES[s])
         elif i == len(septets) or septets[i] == ESC:
             out += b" "
             i += 1
         else:
             k = _EXT_CODES.find(bytes((septets[i],)))
-            out += (_EXT_CHARS[k] if k >= 0 else _GSM7[septets[i]]).encode()
+            _put_utf8(out, _EXT_POINTS[k] if k >= 0 else _GSM7_CODES[septets[i]])
             i += 1
     return str(out, "utf-8")
 
 
 def _ucs2(text):
     out = bytearray()
-    for ch in text:
-        c = ord(ch)
+    for c in _code_points(text):
         if c > 0xFFFF:
             c -= 0x10000
             out += bytes((0xD8 | c >> 18, c >> 10 & 0xFF, 0xDC | c >> 8 & 3, c & 0xFF))
@@ -168,32 +216,31 @@ def _ucs2_text(data):
             i += 2
         elif 0xD800 <= u < 0xE000:
             u = 0xFFFD  # a lone surrogate (a carrier cut a pair in two): replacement character
-        out += chr(u).encode()
+        _put_utf8(out, u)
     return str(out, "utf-8")
 
 
-def _cost(text, gsm):
+def _cost(c, gsm):
     # Septets or UTF-16 units: an escape pair or a surrogate pair costs 2.
-    n = 0
-    for ch in text:
-        n += 2 if (ch in _EXT_CHARS if gsm else ord(ch) > 0xFFFF) else 1
-    return n
+    return 2 if (_index(_EXT_POINTS, c) >= 0 if gsm else c > 0xFFFF) else 1
 
 
 def split_text(text):
     """The parts submit_pdus sends text in: one if it fits, else parts of 153 septets / 67 units."""
     gsm = _gsm7_septets(text) is not None
-    if _cost(text, gsm) <= (160 if gsm else 70):
+    if sum(_cost(c, gsm) for c in _code_points(text)) <= (160 if gsm else 70):
         return [text]
     limit = 153 if gsm else 67  # room left by the 6-octet concatenation header
-    parts, start, used = [], 0, 0
-    for i, ch in enumerate(text):  # cut before the character that would not fit
-        c = _cost(ch, gsm)
-        if used + c > limit:
-            parts.append(text[start:i])
-            start, used = i, 0
-        used += c
-    parts.append(text[start:])
+    data = text.encode()
+    parts, start, used, at = [], 0, 0, 0
+    for c in _code_points(text):  # cut before the character that would not fit
+        cost = _cost(c, gsm)
+        if used + cost > limit:
+            parts.append(str(data[start:at], "utf-8"))
+            start, used = at, 0
+        used += cost
+        at += _utf8_size(c)
+    parts.append(str(data[start:], "utf-8"))
     return parts
 
 

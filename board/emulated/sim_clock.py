@@ -3,13 +3,20 @@
 Simulated time is `sim_start_ms + (real_ms - real_start_ms) * speed`, the same
 formula the emulator's network uses, so firmware and carrier share one clock.
 The RTC is battery-backed: a date-time write stores its offset from simulated
-time in a small file that survives power cuts. Sleeps shrink by `speed`.
+time in a small file that survives power cuts. Without that file the RTC has
+lost its battery: it comes up at RTC_RESET_MS (2000-01-01T00:00:00Z), as an
+RTC chip does (the emulator writes the file, offset 0, when it makes a new
+state folder: the board was installed with its clock set). The monotonic
+clock is simulated time itself, which no date-time write moves. Sleeps shrink
+by `speed`.
 """
 
 import asyncio
 import time
 
 from board.base import Clock
+
+RTC_RESET_MS = 946684800000  # 2000-01-01T00:00:00Z: what a flat RTC battery leaves
 
 
 class SimClock(Clock):
@@ -23,7 +30,10 @@ class SimClock(Clock):
             with open(rtc_path) as f:
                 self._offset_ms = int(f.read())
         except (OSError, ValueError):
-            self._offset_ms = 0
+            self._offset_ms = RTC_RESET_MS - self._hardware_ms()
+
+    def monotonic_ms(self):
+        return self._hardware_ms()
 
     def _hardware_ms(self):
         real_ms = time.time_ns() // 1000000

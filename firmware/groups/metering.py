@@ -27,13 +27,12 @@ def _refused(error):
 
 
 class MeteringGroup:
-    def __init__(self, server, log, plans=None, balance=None, subscriptions=None, clock=None, queries=None, guard=None):
+    def __init__(self, server, log, plans=None, balance=None, subscriptions=None, queries=None, guard=None):
         self._server = server
         self._log = log
         self._plans = plans
         self._balance = balance
         self._subscriptions = subscriptions
-        self._clock = clock
         self._queries = queries
         self._guard = guard
         handlers = {
@@ -135,12 +134,11 @@ class MeteringGroup:
         return self._subscriptions.read()
 
     def services_write(self, request):
-        now_ms = self._clock.now_ms()
         try:
             if "cancel" in request:
-                self._subscriptions.cancel(request["cancel"], now_ms)
+                self._subscriptions.cancel(request["cancel"])
             elif request.get("query") is True:
-                self._subscriptions.query(now_ms)
+                self._subscriptions.query()
             else:
                 raise ValueError("say query: true, or cancel: [numbers]")
         except (TypeError, ValueError) as error:

@@ -25,8 +25,10 @@ _INFO_FIELDS = "snrvbmpio"
 
 
 class OSGroup:
-    def __init__(self, server, board, device_id, reset, record):
+    def __init__(self, server, board, device_id, reset, record, clock_set=None):
+        """`clock_set()` is told after each date-time write (the metering loop)."""
         self._server = server
+        self._clock_set = clock_set
         self._board = board
         self._device_id = device_id
         self._reset = reset
@@ -78,6 +80,8 @@ class OSGroup:
         self._board.clock.set_ms(epoch_ms)
         # Records carry device time: a jump in it is evidence the ledger must show.
         self._record(records.CONFIG_CHANGED, {8: "clock", 9: before, 10: epoch_ms // 1000})
+        if self._clock_set is not None:
+            self._clock_set()
         return {}
 
     def reset(self, request):

@@ -61,6 +61,12 @@ class BoardRunner:
             self.carrier, self.modem_link.host_path, self.path("modem-power"), self.sim_now_ms,
             transcript=self.path("modem.log"),
         )
+        # The board was installed with its RTC set: the battery-backed offset from
+        # simulated time starts at 0. A board without this file finds its RTC at
+        # 2000-01-01 (a flat battery: board/emulated/sim_clock.py).
+        if not os.path.exists(self.path("rtc-offset")):
+            with open(self.path("rtc-offset"), "w") as f:
+                f.write("0")
         self.boots = 0
         self.process = None
         self._stopping = threading.Event()

@@ -47,7 +47,8 @@ CME_TEXT = {  # 3GPP TS 27.007 §9.2
     30: "no network service",
     50: "Incorrect parameters",
 }
-CMS_TEXT = {  # 3GPP TS 27.005 §3.2.5
+CMS_TEXT = {  # 3GPP TS 27.005 §3.2.5; below 128, RP-causes of TS 24.011 E.2
+    1: "unassigned (unallocated) number",
     302: "operation not allowed",
     303: "operation not supported",
     304: "invalid PDU mode parameter",
@@ -422,6 +423,9 @@ class SimulatedModem:
             return self._error(_Error(304, sms=True))
         except _Error as error:
             return self._error(error)
+        if number in self.carrier.scenario.unassigned:
+            self._log(now, "<<", "SMS to %s refused: unassigned number" % number)
+            return self._error(_Error(1, sms=True))  # the network's RP-ERROR, cause 1
         self.message_ref = (self.message_ref + 1) % 256
         self._log(now, "<<", "SMS to %s (mr %d%s): %s" % (
             number, self.message_ref, ", part %d/%d" % concat[1:][::-1] if concat else "", text))

@@ -63,10 +63,13 @@ class EmulatorProcess:
             conn.close()
         raise TimeoutError("the firmware does not answer on %s:\n%s" % (self.port, self.console()))
 
-    def power_cut(self, timeout=10.0):
-        """SIGKILL the firmware, wait until the board is back and answering; returns the new pid."""
+    def power_cut(self, timeout=10.0, before_power_on=None):
+        """SIGKILL the firmware, wait until the board is back and answering; returns the new pid.
+        `before_power_on()` runs while the board is off (within its --power-on-delay)."""
         old = self.pid()
         os.kill(old, signal.SIGKILL)
+        if before_power_on is not None:
+            before_power_on()
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             new = self.pid(timeout)

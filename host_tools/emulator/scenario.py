@@ -144,6 +144,7 @@ class Scenario:
     services: tuple = ()  # (name, fen a month) of the monthly value-added services in force
     sim: tuple = ()  # (Message, read) already on the SIM at start (at_ms: when it was sent)
     billing: Billing = Billing()
+    unassigned: tuple = ()  # numbers the network has no subscriber for: SMS to them are refused
 
 
 def iso_ms(ms, tz=timezone.utc):
@@ -457,7 +458,8 @@ def scenario_source(path, start_ms):
 
 def parse_scenario(data, start_ms=None):
     """Check a decoded scenario; `start_ms` is the start when the scenario names none."""
-    _object(data, "", ("start", "subscriber", "plan", "traffic", "faults", "messages", "account", "services", "sim", "billing", "comment"), ("plan",))
+    _object(data, "", ("start", "subscriber", "plan", "traffic", "faults", "messages", "account", "services", "sim", "billing",
+                       "unassigned_numbers", "comment"), ("plan",))
     if "start" in data:
         start_ms = parse_time(data["start"], "start")
     elif start_ms is None:
@@ -476,7 +478,17 @@ def parse_scenario(data, start_ms=None):
         services=_services(data.get("services", [])),
         sim=_sim(data.get("sim", []), start_ms),
         billing=_billing(data.get("billing", {})),
+        unassigned=_numbers(data.get("unassigned_numbers", []), "unassigned_numbers"),
     )
+
+
+def _numbers(data, where):
+    if not isinstance(data, list):
+        _fail(where, "must be a list of phone numbers, got %s" % _show(data))
+    for i, number in enumerate(data):
+        if not isinstance(number, str) or not _NUMBER.match(number):
+            _fail("%s[%d]" % (where, i), "must be a phone number like \"+8613800138000\", got %s" % _show(number))
+    return tuple(data)
 
 
 def load_scenario(path=None, start_ms=None):

@@ -2,7 +2,7 @@
 outbox, in the carrier's own wording, once per crossing and once per expiry date."""
 
 # The outbox brings the modem driver and SMS codec: their bytecode is in the heap.
-HEAP = "128k"
+HEAP = "160k"
 
 import flash_fixture  # first: its flash buffer is allocated while the heap is empty
 
@@ -10,7 +10,7 @@ import os
 
 from mpunit import refuses
 from firmware import civil_time
-from firmware.balance import FIRST_QUERY_MS, QUERY_MS, Balance
+from firmware.balance import DELIVERY_MARGIN_MS, FIRST_QUERY_MS, PROMISE_MS, QUERY_MS, REMIND_BEFORE_MS, Balance
 from firmware.sms_outbox import Outbox
 
 SUBSCRIBER = "+8613800138000"
@@ -87,17 +87,44 @@ def test_a_top_up_withdraws_a_low_balance_reminder_not_yet_sent():
     assert _texts(outbox) == [] and not balance.low_sent
 
 
-def test_expiry_reminder_48_hours_before_the_end_of_the_day_and_again_for_a_new_date():
+def test_expiry_reminder_reaches_the_phone_24_hours_before_the_earliest_moment_with_a_day_to_spare():
+    # "有效期至12月20日" gives a date: the earliest it can mean is 12-20 00:00 in the
+    # plan's time zone. The reminder is due 24 h before that, and is queued another
+    # DELIVERY_MARGIN_MS earlier, so the SMS centre has a day to reach the phone.
+    assert REMIND_BEFORE_MS == PROMISE_MS + DELIVERY_MARGIN_MS and DELIVERY_MARGIN_MS >= 12 * 3600 * 1000
     balance, outbox, _folder = _setup()
     balance.on_message("10086", "", "balance", {"fen": 5000, "expires": "2026-12-20"})
-    balance.step(_ms("2026-12-18T23:59:00+08:00"))  # 48 h 1 min before 12-21 00:00
+    balance.step(_ms("2026-12-20T00:00:00+08:00") - REMIND_BEFORE_MS - 60000)
     assert _texts(outbox) == []
-    balance.step(_ms("2026-12-19T00:01:00+08:00"))
+    balance.step(_ms("2026-12-20T00:00:00+08:00") - REMIND_BEFORE_MS)
     balance.step(_ms("2026-12-19T12:00:00+08:00"))
     assert _texts(outbox) == ["尊敬的客户,您的账户余额将于12月20日到有效期,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动"]
     balance.on_message("10086", "", "topup", {"fen": 5000, "balance": 10000, "expires": "2027-03-20"})
-    balance.step(_ms("2027-03-19T08:00:00+08:00"))
+    balance.step(_ms("2027-03-17T23:59:00+08:00"))  # 48 h 1 min before 03-20 00:00
+    assert len(_texts(outbox)) == 1
+    balance.step(_ms("2027-03-18T00:00:00+08:00"))
     assert len(_texts(outbox)) == 2 and "3月20日" in _texts(outbox)[1]
+
+
+def test_an_expiry_date_learnt_late_is_reminded_at_once_and_a_past_one_not_at_all():
+    late, outbox, _folder = _setup()
+    late.on_message("10086", "", "balance", {"fen": 5000, "expires": "2026-12-20"})
+    late.step(_ms("2026-12-19T20:00:00+08:00"))  # 4 h before: late, still worth it
+    assert len(_texts(outbox)) == 1
+    past, outbox, _folder = _setup()
+    past.on_message("10086", "", "balance", {"fen": 5000, "expires": "2026-12-20"})
+    past.step(_ms("2026-12-20T00:00:00+08:00"))
+    assert _texts(outbox) == []
+
+
+def test_a_clock_set_back_does_not_hold_the_balance_query_back():
+    balance, outbox, _folder = _setup()
+    balance.step(_ms("2026-12-01T08:00:00+08:00"))
+    balance.step(_ms("2026-12-01T08:00:00+08:00") + FIRST_QUERY_MS)
+    assert len(outbox.messages) == 1
+    balance.step(_ms("2026-11-01T08:00:00+08:00"))  # a month back: the schedule starts again
+    balance.step(_ms("2026-11-01T08:00:00+08:00") + FIRST_QUERY_MS)
+    assert len(outbox.messages) == 2
 
 
 def test_postpaid_bill_reminded_48_hours_before_the_due_day_unless_paid():

@@ -23,7 +23,7 @@ def test_a_counter_going_backwards_is_a_restart_not_a_loss():
 def test_soft_reset_resumes_counters_without_double_counting():
     first = Meter()
     first.observe(300, 7000)
-    state = first.checkpoint(1000)
+    state = first.checkpoint(1000, 1796000000000)
     second = Meter()
     second.resume(state, modem_kept_power=True)
     assert second.observe(350, 7100) == (50, 100)
@@ -33,7 +33,7 @@ def test_soft_reset_resumes_counters_without_double_counting():
 def test_power_loss_restarts_from_zero_counters():
     first = Meter()
     first.observe(300, 7000)
-    state = first.checkpoint(1000)
+    state = first.checkpoint(1000, 1796000000000)
     second = Meter()
     second.resume(state, modem_kept_power=False)
     assert second.observe(40, 60) == (40, 60)
@@ -48,12 +48,12 @@ def test_checkpoint_budget_in_bytes_and_time():
     assert not meter.checkpoint_due(1)
     meter.observe(0, 1000)
     assert meter.checkpoint_due(2)
-    meter.saved(meter.checkpoint(2))
+    meter.saved(meter.checkpoint(2, 0))
     assert not meter.checkpoint_due(3)
     meter.observe(0, 1001)
     assert not meter.checkpoint_due(60001)
     assert meter.checkpoint_due(60002)
-    meter.saved(meter.checkpoint(60002))
+    meter.saved(meter.checkpoint(60002, 0))
     assert not meter.checkpoint_due(999999)  # nothing new: no write, no wear
 
 

@@ -49,7 +49,7 @@ def _report(mr, status):
 def test_a_refused_send_is_retried_after_the_backoff_then_sent():
     async def body(outbox, fake, log, folder):
         fake.payload_answer = "\r\n+CMS ERROR: 331\r\n"  # no network service
-        assert outbox.add([1, 10], 10, TO, "Data left: 10MB", 0)
+        assert outbox.add([1, 10], 10, TO, "Data left: 10MB")
         await outbox.pump(0)
         (failed,) = _types(log, records.REMINDER_FAILED)
         assert failed[14] == 1 and "331" in failed[13] and 15 not in failed
@@ -68,7 +68,7 @@ def test_delivered_only_on_a_report_that_says_so_for_every_part():
     async def body(outbox, fake, log, folder):
         answers = iter(["\r\n+CMGS: 21\r\n" + OK, "\r\n+CMGS: 22\r\n" + OK])
         fake.payload_answer = lambda payload: next(answers)
-        outbox.add("k", 5, TO, LONG, 0)
+        outbox.add("k", 5, TO, LONG)
         await outbox.pump(0)
         (sent,) = _types(log, records.REMINDER_SENT)
         assert sent[10] == [21, 22]
@@ -86,7 +86,7 @@ def test_delivered_only_on_a_report_that_says_so_for_every_part():
 def test_a_final_failure_report_sends_again_and_a_repeat_add_is_ignored():
     async def body(outbox, fake, log, folder):
         fake.payload_answer = "\r\n+CMGS: 7\r\n" + OK
-        outbox.add([1, 0], 0, TO, "0MB", 0)
+        outbox.add([1, 0], 0, TO, "0MB")
         await outbox.pump(0)
         outbox.report(_report(7, 0x46), 10)  # validity period expired
         (failed,) = _types(log, records.REMINDER_FAILED)
@@ -95,9 +95,9 @@ def test_a_final_failure_report_sends_again_and_a_repeat_add_is_ignored():
         assert len(_types(log, records.REMINDER_SENT)) == 2
         outbox.report(_report(7, 0x00), 20)
         assert len(_types(log, records.REMINDER_DELIVERED)) == 1
-        assert not outbox.add([1, 0], 0, TO, "0MB", 30)  # finished recently: not again
+        assert not outbox.add([1, 0], 0, TO, "0MB")  # finished recently: not again
         again = Outbox(outbox.modem, outbox.record, folder + "/outbox")  # after a power cut
-        assert not again.add([1, 0], 0, TO, "0MB", 30) and again.waiting() == 0
+        assert not again.add([1, 0], 0, TO, "0MB") and again.waiting() == 0
 
     run(body)
 
@@ -105,13 +105,14 @@ def test_a_final_failure_report_sends_again_and_a_repeat_add_is_ignored():
 def test_given_up_after_the_last_backoff_with_a_final_record():
     async def body(outbox, fake, log, folder):
         fake.payload_answer = "\r\n+CMS ERROR: 500\r\n"
-        outbox.add("x", 10, TO, "10MB", 0)
+        outbox.add("x", 10, TO, "10MB")
         now = 0
-        for delay in (0,) + BACKOFF_MS:
+        for delay in (0,) + BACKOFF_MS:  # the first try, then one after each wait
+            assert outbox.next_due() == now + delay
             now += delay
             await outbox.pump(now)
         failed = _types(log, records.REMINDER_FAILED)
-        assert [f[14] for f in failed] == list(range(1, len(BACKOFF_MS) + 1))
+        assert [f[14] for f in failed] == list(range(1, len(BACKOFF_MS) + 2))
         assert failed[-1].get(15) is True and outbox.waiting() == 0 and outbox.next_due() is None
 
     run(body)
@@ -120,11 +121,47 @@ def test_given_up_after_the_last_backoff_with_a_final_record():
 def test_status_reports_arrive_as_urcs_and_a_damaged_one_changes_nothing():
     async def body(outbox, fake, log, folder):
         fake.payload_answer = "\r\n+CMGS: 3\r\n" + OK
-        outbox.add("u", 10, TO, "10MB", 0)
+        outbox.add("u", 10, TO, "10MB")
         await outbox.pump(0)
         good = sms_pdu.status_report_pdu(3, TO, 0, 1796000000, 1796000001)
         outbox.take_reports(["+CDS: 25\n00" + good[2:-2], "+CDS: %d\n%s" % (sms_pdu.tpdu_length(good), good)], 5)
         assert len(_types(log, records.REMINDER_DELIVERED)) == 1
+
+    run(body)
+
+
+def test_a_number_the_network_refuses_is_given_up_at_once_and_the_queue_moves_on():
+    async def body(outbox, fake, log, folder):
+        ended = []
+        outbox.on_finish = lambda message, outcome, why: ended.append((message["key"], outcome, why))
+        wrong = "+8613900000000"
+        fake.payload_answer = lambda payload: (
+            "\r\n+CMS ERROR: 1\r\n" if sms_pdu.decode_submit(payload.decode())["to"] == wrong else "\r\n+CMGS: 9\r\n" + OK)
+        outbox.add("wrong", 10, wrong, "10MB")
+        outbox.add("typo", 10, "138abc", "10MB")  # a number the codec cannot even encode
+        outbox.add("right", 10, TO, "10MB")
+        await outbox.pump(0)
+        failed = _types(log, records.REMINDER_FAILED)
+        assert [f.get(15) for f in failed] == [True, True]  # final at the first try: no retry can mend them
+        assert "unassigned number" in failed[0][13] and "cannot encode" in failed[1][13]
+        (sent,) = _types(log, records.REMINDER_SENT)
+        assert sent[9] == TO and outbox.waiting() == 1 and outbox.next_due() is None
+        assert [(k, o) for k, o, _w in ended] == [("wrong", "failed"), ("typo", "failed")]
+        outbox.report(_report(9, 0x00), 1)
+        assert ended[-1] == ("right", "delivered", None)
+
+    run(body)
+
+
+def test_a_network_outage_is_retried_and_a_queue_from_the_last_boot_is_due_at_once():
+    async def body(outbox, fake, log, folder):
+        fake.payload_answer = "\r\n+CMS ERROR: 331\r\n"  # no network service: not the message's fault
+        outbox.add("x", 10, TO, "10MB")
+        await outbox.pump(5000000)
+        assert outbox.waiting() == 1 and outbox.next_due() == 5000000 + BACKOFF_MS[0]
+        assert outbox.find("x")["why"] == "+CMS ERROR: 331"
+        again = Outbox(outbox.modem, outbox.record, folder + "/outbox")  # the monotonic clock starts again
+        assert again.next_due() == 0
 
     run(body)
 

@@ -63,7 +63,7 @@ def test_a_burst_of_reports_split_at_every_byte_delivers_each_message_once():
         try:
             await modem.init()
             for i in range(N):
-                outbox.add(i, i, TO, "Data left: %dMB" % i, 0)
+                outbox.add(i, i, TO, "Data left: %dMB" % i)
                 await outbox.pump(0)
                 fake.wire, fake.payloads, fake.commands = bytearray(), [], []  # the fake's logs: heap only
             sent = outbox.messages

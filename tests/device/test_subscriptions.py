@@ -35,13 +35,13 @@ def test_order_confirmation_charge_notice_and_cancel_are_each_noted():
 
 def test_0000_and_cancel_go_to_10086_and_the_list_is_kept():
     subs, outbox, _folder = _setup()
-    subs.query(0)
+    subs.query()
     subs.on_message("services", {"items": [[1, "手机报", 300], [2, "彩铃", 500]]}, 60)
-    subs.cancel([2, 1], 1000)
+    subs.cancel([2, 1])
     assert [(m["to"], m["text"]) for m in outbox.messages] == [("10086", "0000"), ("10086", "2 1")]
     assert subs.listed == {"time": 60, "items": [[1, "手机报", 300], [2, "彩铃", 500]]}
     assert subs.services["彩铃"]["number"] == 2
-    refuses(lambda numbers: subs.cancel(numbers, 0), ([], [0], ["1"], None))
+    refuses(subs.cancel, ([], [0], ["1"], None))
 
 
 if __name__ == "__main__":

@@ -27,7 +27,11 @@ def test_low_balance_and_expiry_reminders_once_each(tmp_path, capsys):
         "尊敬的客户,您的账户余额将于12月3日到有效期,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动",
         "尊敬的客户,您的账户余额不足10元,为不影响您的正常通信,请您尽快充值交费。谢谢。中国移动",
     ], texts
-    assert "2026-12-02T00:00" <= reminders[0]["time"] < "2026-12-02T01:00"  # 48 h before the end of 12-03
+    # The earliest moment "12月3日" can mean is 12-03 00:00: the reminder must be on the
+    # phone 24 h before. It is due 48 h before, already past when the device first
+    # hears the date (its first query, 10 minutes after installation): it goes then
+    # (a few simulated hours later at 10,000x: each real millisecond is 10 s).
+    assert "2026-12-01T20:10" <= reminders[0]["time"] < "2026-12-02T00:00"
     assert "2026-12-02T00:00" <= reminders[1]["time"] < "2026-12-02T06:10"  # by the next query after midnight
     topups = [m for m in messages if m["from"] == "10086" and "充值" in m["text"]]
     assert len(topups) == 1 and heard["fen"] in (5980, 5880) and not heard["low_sent"]
