@@ -49,6 +49,7 @@ def _emulated_repl(args):
     import subprocess
 
     from host_tools import micropython_vm
+    from host_tools.emulator import state_folder
     from host_tools.emulator.ptylink import PtyLink
 
     filesystem = os.path.join(os.path.abspath(args.state), "fs")
@@ -58,6 +59,7 @@ def _emulated_repl(args):
         vm = subprocess.Popen([micropython_vm.executable()], stdin=board_end, stdout=board_end, stderr=board_end,
                               cwd=filesystem)
     signal.signal(signal.SIGTERM, lambda signum, frame: vm.terminate())
+    entry = state_folder.register(args.state, link.host_path, mode="repl")
     print("serial: %s" % link.host_path, flush=True)
     print("filesystem: %s" % filesystem, flush=True)
     try:
@@ -66,14 +68,33 @@ def _emulated_repl(args):
         vm.terminate()
         vm.wait()
     finally:
+        state_folder.unregister(entry)
         link.close()
 
 
 def do_emulate(args):
     if args.action == "bill":
         return _emulated_bill(args)
-    if args.action == "repl":
-        return _emulated_repl(args)
+    from host_tools.emulator.state_folder import StateInUse, StateLock
+
+    # One emulator at a time on a state folder: a second one would share its flash.
+    lock = StateLock(args.state)
+    try:
+        lock.acquire()
+    except StateInUse as exc:
+        raise CommandError(str(exc)) from None
+    except OSError as exc:
+        raise CommandError("%s: cannot use it as the state folder: %s" % (args.state, exc.strerror or exc)) from None
+    try:
+        if args.action == "repl":
+            return _emulated_repl(args)
+        return _emulated_board(args)
+    finally:
+        lock.release()
+
+
+def _emulated_board(args):
+    from host_tools.emulator import state_folder
     from host_tools.emulator.board_runner import BoardRunner
 
     if args.speed <= 0:
@@ -97,6 +118,7 @@ def do_emulate(args):
         raise KeyboardInterrupt
 
     signal.signal(signal.SIGTERM, stop)
+    entry = state_folder.register(runner.state_dir, runner.link.host_path)
     try:
         runner.start()
         print("serial: %s" % runner.link.host_path, flush=True)
@@ -110,6 +132,7 @@ def do_emulate(args):
         pass
     finally:
         runner.stop()
+        state_folder.unregister(entry)
         print("emulator stopped after %d boot(s)" % runner.boots, flush=True)
 
 

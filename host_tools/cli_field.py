@@ -1,7 +1,8 @@
 """edgemeter subcommands for the technician at the board: ports, monitor, completion.
 
 - `ports`: the serial ports pyserial sees, with what is likely on each (a board
-  running MicroPython, a USB-serial bridge, the LTE modem's own USB port);
+  running MicroPython, a USB-serial bridge, the LTE modem's own USB port), and
+  the serial links of the emulators running, marked "emulated board";
 - `monitor`: a live view of one device, redrawn in place on a terminal (one
   block per refresh when piped, one JSON object per refresh with --json);
 - `completion`: a bash (and zsh, through bashcompinit) completion script made
@@ -40,6 +41,22 @@ def port_kind(vid, pid):
     return KNOWN_USB.get((vid, pid)) or KNOWN_USB.get((vid, None)) or ""
 
 
+def emulated_ports():
+    """The serial links of the emulators running (`edgemeter emulate` registers each in
+    $XDG_RUNTIME_DIR/edgemeter/emulators, or /tmp/edgemeter-UID/emulators:
+    host_tools/emulator/state_folder.py), as `ports` lists them."""
+    from host_tools.emulator import state_folder
+
+    found = []
+    for entry in state_folder.running():
+        what = "MicroPython REPL" if entry.get("mode") == "repl" else "board's host link"
+        found.append({"port": entry.get("serial"), "description": "edgemeter emulator, pid %s" % entry["pid"],
+                      "hwid": "emulated", "vid": None, "pid": None, "serial_number": None,
+                      "likely": "emulated board (%s, state %s)" % (what, entry.get("state")),
+                      "emulated": True, "emulator_pid": entry["pid"], "state": entry.get("state")})
+    return found
+
+
 def do_ports(args):
     from serial.tools import list_ports
 
@@ -48,6 +65,8 @@ def do_ports(args):
         found.append({"port": port.device, "description": port.description, "hwid": port.hwid,
                       "vid": port.vid, "pid": port.pid, "serial_number": port.serial_number,
                       "likely": port_kind(port.vid, port.pid)})
+    listed = {port["port"] for port in found}
+    found += [port for port in emulated_ports() if port["port"] not in listed]
     if args.json:
         print(json.dumps(found))
         return
@@ -61,7 +80,7 @@ def do_ports(args):
 def ports_parser(sub):
     p = sub.add_parser(
         "ports",
-        help="list serial ports (pyserial) and what is likely on each",
+        help="list serial ports (pyserial) and what is likely on each, and the running emulators' links",
         epilog="examples: edgemeter ports\n          edgemeter ports --json",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )

@@ -20,6 +20,7 @@ import json
 import os
 
 from host_tools.emulator.scenario import iso_ms, load_scenario
+from host_tools.emulator.state_folder import SCENARIO_COPY
 from protocol.money import yuan
 
 KB = 1024
@@ -33,7 +34,7 @@ def _ceil_div(a, b):
 class BillWriter:
     def __init__(self, state_dir):
         self.state_dir = state_dir
-        self.scenario = load_scenario(os.path.join(state_dir, "scenario.json"))
+        self.scenario = load_scenario(os.path.join(state_dir, SCENARIO_COPY))  # what the board ran
         self.billing = self.scenario.billing
 
     def agreement(self):

@@ -9,7 +9,12 @@ and the modem UART's cable, and then keeps one MicroPython process running `boar
 - exit status `wiring.EXIT_RESET` is the SMP reset command: a quick restart;
 - any other exit (an uncaught exception) is what a watchdog would catch on a
   real board: restart, with reset cause "watchdog";
-- the firmware's console (print) goes to `STATE/console.log`.
+- the firmware's console (print) goes to `STATE/console.log`;
+- the scenario it runs is kept in `STATE/emulator-scenario.json` (its start made
+  explicit), never in a file the user gave it.
+
+The caller holds the state folder's lock (host_tools/emulator/state_folder.py)
+while a runner uses the folder.
 """
 
 import asyncio
@@ -23,6 +28,7 @@ import time
 from board import base
 from board.emulated import wiring
 from host_tools import micropython_vm
+from host_tools.emulator import state_folder
 from host_tools.emulator.carrier import Carrier
 from host_tools.emulator.modem_sim import SimulatedModem
 from host_tools.emulator.ptylink import PtyLink
@@ -54,8 +60,7 @@ class BoardRunner:
         self.modem_link = PtyLink()
         self.scenario = load_scenario(scenario, start_ms=self.sim_start_ms)
         self.sim_start_ms = self.scenario.start_ms
-        with open(self.path("scenario.json"), "w", encoding="utf-8") as f:
-            json.dump(scenario_source(scenario, self.sim_start_ms), f, ensure_ascii=False, indent=1)
+        self._keep_scenario(scenario)
         self.carrier = Carrier(self.scenario, self.state_dir, now_ms=self.sim_start_ms)
         self.modem = SimulatedModem(
             self.carrier, self.modem_link.host_path, self.path("modem-power"), self.sim_now_ms,
@@ -74,6 +79,18 @@ class BoardRunner:
 
     def path(self, name):
         return os.path.join(self.state_dir, name)
+
+    def _keep_scenario(self, given):
+        """The emulator's own copy of what it runs, for `emulate bill`: STATE/emulator-scenario.json,
+        a name of its own, so that a user's STATE/scenario.json is never written over. Given
+        that copy itself as --scenario (a board run again as it ran), it is left as it is."""
+        copy = self.path(state_folder.SCENARIO_COPY)
+        if given is not None and os.path.exists(copy) and os.path.samefile(given, copy):
+            return
+        data = scenario_source(given, self.sim_start_ms)
+        with open(copy + ".tmp", "w", encoding="utf-8") as f:
+            json.dump(data, f, ensure_ascii=False, indent=1)
+        os.replace(copy + ".tmp", copy)
 
     def _unique_id(self):
         # The chip id is burnt in at the factory: made once per state directory.

@@ -445,8 +445,9 @@ def _billing(data):
 
 
 def scenario_source(path, start_ms):
-    """The scenario file's JSON (or the default) with its start made explicit: kept in the
-    state folder so that later commands (emulate bill) see what the board ran."""
+    """The scenario file's JSON (or the default) with its start made explicit: the emulator
+    keeps it in STATE/emulator-scenario.json (never in the file it was given) so that later
+    commands (emulate bill) see what the board ran."""
     if path is None:
         data = dict(DEFAULT_SCENARIO)
     else:

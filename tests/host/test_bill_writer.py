@@ -33,7 +33,7 @@ SESSIONS = [  # what the carrier carried: one session over three days, one in De
 
 
 def _state(tmp_path, scenario=SCENARIO):
-    (tmp_path / "scenario.json").write_text(json.dumps(scenario, ensure_ascii=False), encoding="utf-8")
+    (tmp_path / "emulator-scenario.json").write_text(json.dumps(scenario, ensure_ascii=False), encoding="utf-8")
     (tmp_path / "cdr.jsonl").write_text("".join(json.dumps(s) + "\n" for s in SESSIONS), encoding="utf-8")
     return BillWriter(str(tmp_path))
 

@@ -105,3 +105,88 @@ def test_sigterm_stops_board_and_emulator(tmp_path):
         pass
     else:
         raise AssertionError("firmware process %d still running" % pid)
+
+
+# --- the state folder is the emulator's alone (issue 14) ---------------------------
+
+def _edgemeter(*argv, timeout=60):
+    import os
+    import subprocess
+    import sys
+
+    return subprocess.run([os.path.join(os.path.dirname(sys.executable), "edgemeter"), *argv],
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_a_second_emulator_on_a_running_boards_folder_is_refused_and_ports_lists_it(tmp_path, monkeypatch):
+    import json
+    import os
+    import signal
+    import time
+
+    from host_tools.emulator.process import EmulatorProcess
+
+    from conftest import IDLE, scenario_file
+
+    monkeypatch.setenv("XDG_RUNTIME_DIR", str(tmp_path / "run"))  # this test's emulators only
+    state = str(tmp_path / "board")
+    board = EmulatorProcess(state, "--scenario", scenario_file(tmp_path, IDLE))
+    try:
+        board.wait_ready()
+        ports = json.loads(_edgemeter("ports", "--json").stdout)
+        assert [(p["port"], p["emulator_pid"], p["state"]) for p in ports if p.get("emulated")] == [
+            (board.port, board.process.pid, state)]
+        assert "emulated board (board's host link, state %s)" % state in _edgemeter("ports").stdout
+
+        second = _edgemeter("emulate", "--state", state, timeout=30)
+        assert second.returncode == 1
+        assert second.stderr == "edgemeter: %s is in use by the emulator with pid %d\n" % (state, board.process.pid)
+
+        # A crash of the emulator (and its board) leaves the folder free and ports without it.
+        firmware = board.pid()
+        os.kill(board.process.pid, signal.SIGKILL)
+        os.kill(firmware, signal.SIGKILL)
+        board.process.wait()
+        time.sleep(0.2)
+        assert not [p for p in json.loads(_edgemeter("ports", "--json").stdout) if p.get("emulated")]
+    finally:
+        board.stop()
+    again = EmulatorProcess(state, "--scenario", scenario_file(tmp_path, IDLE))
+    try:
+        again.wait_ready()
+    finally:
+        again.stop()
+
+
+def test_the_emulator_never_writes_the_scenario_it_is_given(tmp_path):
+    import json
+
+    from host_tools.emulator.process import EmulatorProcess
+
+    from conftest import IDLE
+
+    state = tmp_path / "board"
+    state.mkdir()
+    mine = state / "scenario.json"  # the user's own file, in the state folder
+    text = json.dumps(dict(IDLE, billing={"plan_fee_yuan": "58.00"}), indent=2) + "\n"
+    mine.write_text(text)
+    board = EmulatorProcess(state, "--scenario", str(mine))
+    try:
+        board.wait_ready()
+    finally:
+        board.stop()
+    assert mine.read_text() == text
+    kept = json.loads((state / "emulator-scenario.json").read_text(encoding="utf-8"))
+    assert kept["start"] == "2026-12-01T00:00:00.000+00:00" and kept["billing"] == {"plan_fee_yuan": "58.00"}
+    bill = _edgemeter("emulate", "bill", "--state", str(state), "--month", "2026-12", "--format", "csv")
+    assert bill.returncode == 0, bill.stderr
+    assert "58.00" in bill.stdout
+
+    # Without --scenario it runs the default, and the user's file stays as it is.
+    board = EmulatorProcess(state)
+    try:
+        board.wait_ready()
+    finally:
+        board.stop()
+    assert mine.read_text() == text
+    assert "billing" not in json.loads((state / "emulator-scenario.json").read_text(encoding="utf-8"))
