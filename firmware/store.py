@@ -3,7 +3,7 @@
 On-flash layout, one folder (/flash/log on the device):
 
     meta          frame([epoch, device_id])      written once, when the folder is new
-    ack           frame([ack_seq])               replaced on every ack
+    ack           frame([ack_seq, ? mac])        replaced on every ack (mac: record ack_seq's)
     drop          frame([count, first_time, last_time, head])  only while records are dropped
     0000002a.seg  a segment: the records from seq 0x2a on, frames back to back
     *.tmp         a replacement being written; removed at open
@@ -35,12 +35,14 @@ rename is atomic):
 import os
 
 from firmware import store_io as io
-from protocol import auth, records
+from protocol import auth, cbor, records
 
 # Budget bytes only a GAP record may use: a detail record must leave them free,
 # so the gap can always go in first once an ack freed space. A GAP frame is at
 # most 51 bytes (seq and dropped as u32, times as u64).
 RESERVE = 64
+
+LINK_DOMAIN = b"edgemeter-link-v1"  # as protocol/record_chain.py link_mac
 
 META = "meta"
 ACK = "ack"
@@ -60,6 +62,8 @@ class RecordLog:
     or None if the log is full. read(from_seq, max_bytes) -> [frame]. ack(seq)
     -> ack_seq; BeyondHead past the head. status() -> {"epoch", "first",
     "head", "ack", "used_bytes", "free_bytes", "dropped_pending", "lost"}.
+    acked_link() -> the MAC record ack + 1 chains to (None if not known);
+    attested_head() -> (link, att) with the key, att the device's MAC over it.
     File system errors other than ENOSPC (full) propagate as OSError.
     """
 
@@ -82,6 +86,7 @@ class RecordLog:
         self._drop = None  # [count, first_time, last_time, head] while dropping
         self._lost = {}  # segment first seq -> seqs read() found unreadable
         self._last_mac = auth.GENESIS  # the head record's MAC (GENESIS: none, or unsigned)
+        self._ack_link = None  # what record ack_seq + 1 chains to; None: nothing acked, or not known
 
     @property
     def first_seq(self):
@@ -130,6 +135,7 @@ class RecordLog:
         ack = io.get(self._path(ACK))
         if isinstance(ack, list) and ack and isinstance(ack[0], int):
             self.ack_seq = ack[0]
+            self._ack_link = _mac_or_genesis(ack[1] if len(ack) > 1 else None)
         elif self._firsts:  # no ack file: everything before the first segment was acked
             self.ack_seq = self._firsts[0] - 1
         facts["torn_bytes"] = self._repair_tail()
@@ -327,8 +333,25 @@ class RecordLog:
         # next record chains to even once every segment is gone.
         io.put(self._path(ACK), [seq, mac] if mac else [seq])
         self.ack_seq = seq
+        self._ack_link = _mac_or_genesis(mac)
         self._trim()
         return seq
+
+    def acked_link(self):
+        """The MAC record ack_seq + 1 chains to: record ack_seq's (kept in the ack
+        file, so known once its segment is gone), GENESIS if it was unsigned;
+        None if nothing is acknowledged or the ack file is gone."""
+        return self._ack_link if self.ack_seq else None
+
+    def attested_head(self):
+        """(link, att) of the acknowledged head, att = protocol.record_chain.link_mac
+        (written out here: that module does not fit the device's heap beside the
+        firmware); None without a key or a known link."""
+        link = self.acked_link()
+        if link is None or self.mac_key is None:
+            return None
+        message = LINK_DOMAIN + cbor.dumps([self.device_id, self.epoch, self.ack_seq, link])
+        return link, auth.hmac_sha256(self.mac_key, message)[: auth.MAC_SIZE]
 
     def _trim(self):
         # Delete the segments whose every record is acknowledged, oldest first,
@@ -354,6 +377,11 @@ class RecordLog:
             "dropped_pending": self._drop[0] if self._drop else 0,
             "lost": sum(self._lost.values()),
         }
+
+
+def _mac_or_genesis(mac):
+    # A record without a MAC (written before the key) is chained past with GENESIS.
+    return mac if isinstance(mac, bytes) and len(mac) == len(auth.GENESIS) else auth.GENESIS
 
 
 def new_epoch():

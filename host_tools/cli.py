@@ -36,6 +36,7 @@ COMMANDS = {
     "clock": (dev.do_clock, dev._clock_parser),
     "log": (led.do_log, led._log_parser),
     "reconcile": (led.do_reconcile, led._reconcile_parser),
+    "ledger": (led.do_ledger, led._ledger_parser),
     "emulate": (emu.do_emulate, emu._emulate_parser),
     "deploy": (deploy.do_deploy, deploy.deploy_parser),
     "ports": (field.do_ports, field.ports_parser),

@@ -1,5 +1,7 @@
 """edgemeter subcommands on the host ledger: pull (device to ledger), log (what it
-holds), reconcile (the carrier's bills against it)."""
+holds), reconcile (the carrier's bills against it), ledger check (integrity, gaps,
+MAC chains) and ledger backup (a consistent copy). Only pull writes the ledger;
+the others open it read-only (an archived ledger on read-only media reads)."""
 
 import argparse
 import asyncio
@@ -9,7 +11,7 @@ import sys
 
 from host_tools.cli_common import CommandError, add_json, add_port, port_of
 from host_tools.device import Device
-from host_tools.ledger import Ledger, LedgerError
+from host_tools.ledger import Ledger, LedgerDamaged, LedgerError
 
 # --- pull --------------------------------------------------------------------
 
@@ -21,8 +23,12 @@ def do_pull(args):
         return Device(port, framing=args.framing)
 
     result = asyncio.run(pull(port_of(args), args.ledger, device))
-    with Ledger(args.ledger, create=False) as ledger:
-        verdict = _verdict(ledger, result.device)
+    try:
+        with Ledger(args.ledger, readonly=True) as ledger:
+            verdict = _verdict(ledger, result.device)
+    except LedgerDamaged as damaged:
+        raise CommandError("%s: the device still holds every record after seq %d; pull into a new ledger"
+                           % (damaged, result.acked)) from None
     if args.json:
         print(json.dumps(dict(result.as_json(), evidence=verdict.summary())))
     else:
@@ -31,13 +37,24 @@ def do_pull(args):
             "%s epoch %d: pulled %d records (%d new, %d already in the ledger) up to seq %d, %.0f records/s"
             % (result.device, result.epoch, result.pulled, result.new, result.duplicates, result.head_seq, rate)
         )
+        if result.linked_at is not None:
+            print("this ledger's chain starts after seq %d, linked to the device's attested head "
+                  "(records up to seq %d were acknowledged to another ledger)" % (result.linked_at, result.linked_at))
         print("checked: %s" % (", ".join("%d %s" % (n, status) for status, n in sorted(verdict.counts.items())) or "nothing"))
+    _raise_if_flagged(verdict)
+
+
+def _raise_if_flagged(verdict):
+    for epoch, seq in verdict.forged_links[:20]:
+        print("edgemeter: the attested head at seq %d of epoch %d does not check out with the device's key: "
+              "forged on the way" % (seq, epoch), file=sys.stderr)
     flagged = verdict.flagged()
     if flagged:
         for epoch, seq, status in flagged[:20]:
             print("edgemeter: record %d of epoch %d is %s: altered, removed or forged on the way" % (seq, epoch, status),
                   file=sys.stderr)
-        raise Tampered("%d records of %s failed their MAC check: do not use them as evidence" % (len(flagged), result.device))
+        raise Tampered("%d records of %s failed their MAC check: do not use them as evidence"
+                       % (len(flagged), verdict.device))
 
 
 def _verdict(ledger, device):
@@ -124,12 +141,19 @@ def _print_log(ledger, args):
                       widths[4], r["type"], _field_summary(r["fields"]))).rstrip())
 
 
+def _damaged_hint(error):
+    """A LedgerDamaged message with what to do: check it, pull into a new ledger."""
+    return "%s: edgemeter ledger check %s says what; pull into a new ledger" % (error, error.path)
+
+
 def do_log(args):
     if not os.path.exists(args.ledger):
         raise CommandError("no ledger at %s: pull records first with edgemeter pull" % args.ledger)
     try:
-        with Ledger(args.ledger, create=False) as ledger:
+        with Ledger(args.ledger, readonly=True) as ledger:
             _print_log(ledger, args)
+    except LedgerDamaged as exc:
+        raise CommandError(_damaged_hint(exc)) from None
     except LedgerError as exc:
         raise CommandError(str(exc)) from None
     except BrokenPipeError:
@@ -192,7 +216,7 @@ def do_reconcile(args):
         except (OSError, ValueError) as error:
             raise CommandError("agreement %s: %s" % (args.agreement, error)) from None
     try:
-        with Ledger(args.ledger, create=False) as ledger:
+        with Ledger(args.ledger, readonly=True) as ledger:
             device = _ledger_device(ledger, args.device)
             verdict = _verdict(ledger, device)
             # Only records whose MAC checks out are evidence (all of them if no key is held).
@@ -200,6 +224,8 @@ def do_reconcile(args):
             evidence = DeviceEvidence(trusted)
         report = reconcile.reconcile(args.bill, evidence, args.account, today, agreement, _tolerances(args.tolerance))
         report["evidence"] = verdict.summary()
+    except LedgerDamaged as error:
+        raise CommandError(_damaged_hint(error)) from None
     except (BillError, reconcile.ReconcileError, LedgerError) as error:
         raise CommandError(str(error)) from None
     tz = datetime.timezone(datetime.timedelta(minutes=evidence.tz_minutes))
@@ -238,4 +264,116 @@ def _reconcile_parser(sub):
     p.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with the claim text")
     add_json(p)
+    return p
+
+
+# --- ledger check, ledger backup ----------------------------------------------------
+
+
+def _explained(gap, links):
+    """Whether a gap (a, b) is records the device attested as acknowledged to another ledger."""
+    return gap[1] in links
+
+
+def _check_report(ledger):
+    from host_tools.evidence_check import verdict as mac_verdict
+    from host_tools.keys import KeyFile, KeyFileError
+
+    report = {"ledger": ledger.path, "integrity": ledger.integrity(), "logs": [], "evidence": []}
+    if report["integrity"] != ["ok"]:
+        return report
+    keys = KeyFile()
+    for device, epoch, count, first, head in ledger.devices():
+        links = sorted({seq for seq, _link, _att in ledger.links(device, epoch)})
+        gaps = [{"from": a, "to": b, "linked": _explained((a, b), links)} for a, b in ledger.gaps(device, epoch)]
+        report["logs"].append({"device": device, "epoch": epoch, "records": count, "first": first, "head": head,
+                               "gaps": gaps, "links": links})
+    for device in sorted({log["device"] for log in report["logs"]}):
+        try:
+            report["evidence"].append(mac_verdict(ledger, device, keys))
+        except KeyFileError as exc:
+            raise CommandError(str(exc)) from None
+    return report
+
+
+def do_ledger_check(args):
+    if not os.path.exists(args.file):
+        raise CommandError("no ledger at %s" % args.file)
+    try:
+        with Ledger(args.file, readonly=True) as ledger:
+            report = _check_report(ledger)
+    except LedgerDamaged as exc:
+        report = {"ledger": args.file, "integrity": [exc.detail], "logs": [], "evidence": []}
+    except LedgerError as exc:
+        raise CommandError(str(exc)) from None
+    verdicts = report.pop("evidence")
+    report["evidence"] = [v.summary() for v in verdicts]
+    if args.json:
+        print(json.dumps(report))
+    else:
+        print("ledger %s: integrity %s" % (args.file, "; ".join(report["integrity"])))
+        for log in report["logs"]:
+            print("%s epoch %d: %d records, seq %d..%d" % (log["device"], log["epoch"], log["records"], log["first"],
+                                                           log["head"]))
+            for gap in log["gaps"]:
+                if gap["linked"]:
+                    print("  seq %d..%d: not in this ledger; the chain starts after seq %d, linked to the device's "
+                          "attested head (acknowledged to another ledger)" % (gap["from"], gap["to"], gap["to"]))
+                else:
+                    print("  seq %d..%d: missing" % (gap["from"], gap["to"]))
+        for v in verdicts:
+            counts = ", ".join("%d %s" % (n, st) for st, n in sorted(v.counts.items())) or "nothing"
+            print("%s MAC chain: %s%s" % (v.device, counts, "" if v.key_known else " (no key for it in the key file)"))
+    if report["integrity"] != ["ok"]:
+        raise CommandError("ledger %s is damaged (%s): copy it with edgemeter ledger backup only for the record; "
+                           "pull into a new ledger (the device holds every record it was not acknowledged for)"
+                           % (args.file, "; ".join(report["integrity"])))
+    for v in verdicts:
+        _raise_if_flagged(v)
+
+
+def do_ledger_backup(args):
+    if not os.path.exists(args.file):
+        raise CommandError("no ledger at %s" % args.file)
+    try:
+        with Ledger(args.file, readonly=True) as ledger:
+            copied = ledger.backup(args.dest)
+    except LedgerDamaged as exc:
+        raise CommandError("%s: no backup written; pull into a new ledger" % exc) from None
+    except LedgerError as exc:
+        raise CommandError(str(exc)) from None
+    if args.json:
+        print(json.dumps({"ledger": args.file, "backup": args.dest, "records": copied}))
+    else:
+        print("backed up %d records from %s to %s (checked)" % (copied, args.file, args.dest))
+
+
+def do_ledger(args):
+    {"check": do_ledger_check, "backup": do_ledger_backup}[args.ledger_command](args)
+
+
+def _ledger_parser(sub):
+    p = sub.add_parser(
+        "ledger",
+        help="check a ledger (integrity, gaps, MAC chains) or back it up",
+        epilog="examples: edgemeter ledger check field.sqlite\n"
+        "          edgemeter ledger backup field.sqlite /media/usb/field-2026-12-01.sqlite",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    actions = p.add_subparsers(dest="ledger_command", metavar="ACTION")
+    actions.required = True
+    check = actions.add_parser(
+        "check",
+        help="integrity (SQLite), gaps per device and epoch, MAC chains; read-only",
+        epilog="exit status: 0 all good; 1 the file is damaged; 3 records failed their MAC check",
+    )
+    check.add_argument("file", metavar="FILE", help="the ledger file")
+    add_json(check)
+    backup = actions.add_parser(
+        "backup",
+        help="copy the ledger to a new file with SQLite's online backup (safe while a pull writes)",
+    )
+    backup.add_argument("file", metavar="FILE", help="the ledger file")
+    backup.add_argument("dest", metavar="DEST", help="a new file for the copy")
+    add_json(backup)
     return p

@@ -6,6 +6,11 @@ device, key)` walks every log (epoch) of the device in seq order and returns a
 `Verdict`: each seq's status and the counts. Without a key nothing can be
 verified: every record is then "unverified", and says so. `verdict(ledger,
 device)` looks the key up in the technician's key file first.
+
+A log this ledger holds from the middle (an earlier pull into another ledger
+acknowledged what came before) starts at a record checked against the link the
+device attested at that pull (Ledger.links): "linked", not "broken". The
+Verdict lists those starts, and the links whose attestation did not check out.
 """
 
 from host_tools.keys import KeyFile
@@ -20,6 +25,7 @@ class Verdict:
         self.key_known = key_known
         self.status = {}  # (epoch, seq) -> record_chain status, or UNVERIFIED
         self.counts = {}
+        self.forged_links = []  # (epoch, seq) of links whose attestation is wrong
 
     def add(self, epoch, seq, status):
         self.status[(epoch, seq)] = status
@@ -28,18 +34,24 @@ class Verdict:
     def trusted(self, epoch, seq):
         """Whether a record counts as evidence: verified, or (no key) taken as it is."""
         status = self.status.get((epoch, seq))
-        return status == record_chain.OK or (not self.key_known and status is not None)
+        return status in (record_chain.OK, record_chain.LINKED) or (not self.key_known and status is not None)
 
     def flagged(self):
         """(epoch, seq, status) of records that failed the check, in order."""
         return sorted((e, s, st) for (e, s), st in self.status.items() if st in (record_chain.BAD, record_chain.BROKEN))
+
+    def starts(self):
+        """(epoch, seq) of records where a chain starts, linked to the device's attested head."""
+        return sorted(k for k, st in self.status.items() if st == record_chain.LINKED)
 
     def summary(self):
         """For reports: counts by status, and whether a key was used."""
         flagged = self.flagged()
         return {"device": self.device, "key_known": self.key_known, "records": dict(sorted(self.counts.items())),
                 "flagged": [{"epoch": e, "seq": s, "status": st} for e, s, st in flagged[:20]],
-                "more_flagged": max(0, len(flagged) - 20)}
+                "more_flagged": max(0, len(flagged) - 20),
+                "linked_starts": [{"epoch": e, "seq": s} for e, s in self.starts()],
+                "forged_links": [{"epoch": e, "seq": s} for e, s in self.forged_links]}
 
 
 def check(ledger, device, key):
@@ -55,7 +67,10 @@ def check(ledger, device, key):
             for seq, _body in pairs:
                 verdict.add(epoch, seq, UNVERIFIED)
             continue
-        for seq, status in record_chain.check(pairs, key):
+        links = ledger.links(device, epoch)
+        good = record_chain.good_links(key, device, epoch, links)
+        verdict.forged_links += sorted({(epoch, seq) for seq, link, _att in links if link not in good.get(seq, ())})
+        for seq, status in record_chain.check(pairs, key, good):
             verdict.add(epoch, seq, status)
     return verdict
 

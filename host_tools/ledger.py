@@ -12,7 +12,17 @@ evidence can always be re-checked and the columns re-derived.
 transaction and returns only once the commit is on disk: the caller may then
 tell the device it can delete those records. A record already present with the
 same bytes is a duplicate (pulls repeat after a lost ACK); the same key with
-different bytes is refused, because evidence is never silently replaced.
+different bytes is refused, because evidence is never silently replaced. Before
+`add` returns, the batch is read back from the committed file by a second
+connection: a damaged file raises LedgerDamaged instead of taking records the
+ledger could not give back.
+
+`Ledger(path, check=True)` (pull) runs PRAGMA quick_check first;
+`Ledger(path, readonly=True)` (log, reconcile, ledger check, backup) opens the
+file with SQLite's mode=ro and never writes anything, side files included.
+A `links` row keeps a device's attested acknowledged head (seq, the MAC the next
+record chains to, the device's MAC over both): where this ledger's chain of a
+log starts, when an earlier pull into another ledger acknowledged what came before.
 """
 
 import binascii
@@ -26,7 +36,7 @@ import sqlite3
 from protocol import record_names as names
 from protocol import records as rec
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: the links table
 # PRAGMA application_id: marks the file as an edgemeter ledger ("EdgL").
 APPLICATION_ID = 0x4564674C
 
@@ -46,6 +56,20 @@ CREATE TABLE records (
 # WITHOUT ROWID: rows are small and always looked up or scanned by the primary
 # key, so the table is stored in key order with no separate index.
 
+_LINKS = """
+CREATE TABLE links (
+    device  TEXT    NOT NULL,
+    epoch   INTEGER NOT NULL,
+    seq     INTEGER NOT NULL,   -- the device's acknowledged head when the pull started
+    link    BLOB    NOT NULL,   -- the MAC record seq + 1 chains to, as the device reported it
+    att     BLOB    NOT NULL,   -- the device's MAC over (device, epoch, seq, link): protocol/record_chain.py
+    PRIMARY KEY (device, epoch, seq, link)
+) WITHOUT ROWID
+"""
+# A link row is what the device said; it counts only once its `att` checks out
+# with the device's key (host_tools/evidence_check.py), so a forged one is kept
+# (as evidence of the attempt) but never links anything.
+
 _INT64_MAX = 2**63 - 1
 _UNIX_EPOCH = datetime.datetime(1970, 1, 1, tzinfo=datetime.timezone.utc)
 
@@ -56,6 +80,17 @@ class LedgerError(ValueError):
 
 class LedgerConflict(LedgerError):
     """A record with a key already in the ledger but different bytes."""
+
+
+class LedgerDamaged(LedgerError):
+    """The file's pages are damaged: it cannot give back (all of) what it holds.
+
+    `detail` is what SQLite (or the read-back) found."""
+
+    def __init__(self, path, detail):
+        self.path = path
+        self.detail = detail
+        super().__init__("ledger %s is damaged (%s)" % (path, detail))
 
 
 def _check_key(device, epoch):
@@ -153,32 +188,55 @@ def _fsync_dir(path):
 class Ledger:
     """One SQLite ledger file, shared by many devices. Not thread-safe; one per process."""
 
-    def __init__(self, path, create=True):
+    def __init__(self, path, create=True, readonly=False, check=False):
         """Open the ledger at `path`, creating it unless create=False.
+
+        readonly=True: open it with SQLite's mode=ro, so a ledger on a read-only
+        folder or medium can be read; nothing is written, no -wal or -shm file is
+        made (with no -wal file next to it, it is opened immutable: no writer has
+        it open). check=True: run PRAGMA quick_check first (LedgerDamaged).
 
         LedgerError if the file cannot be opened, is not an edgemeter ledger, or
         was written by a newer schema."""
         self.path = os.fspath(path)
+        self.readonly = readonly
+        self._reader = None  # a second connection: add() reads each batch back through it
         existed = os.path.exists(self.path)
-        mode = "rwc" if create else "rw"
-        uri = pathlib.Path(os.path.abspath(self.path)).as_uri() + "?mode=" + mode
-        try:
-            # isolation_level=None: no implicit transactions; add() says
-            # BEGIN IMMEDIATE / COMMIT itself. timeout: another process (a
-            # second pull) may hold the write lock for a moment.
-            self._db = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
-        except sqlite3.Error as error:
-            raise LedgerError("cannot open ledger %s: %s" % (self.path, error)) from None
+        if readonly and not existed:
+            raise LedgerError("no ledger at %s" % self.path)
+        self._db = self._connect(readonly or not create, readonly)
         try:
             self._setup()
+            if check:
+                self._quick_check()
         except sqlite3.DatabaseError as error:
             self._db.close()
+            if existed and "malformed" in str(error):
+                raise LedgerDamaged(self.path, str(error)) from None
             raise LedgerError("cannot use ledger %s: %s" % (self.path, error)) from None
         except LedgerError:
             self._db.close()
             raise
         if not existed:
             _fsync_dir(self.path)  # the new file's directory entry is durable too
+
+    def _connect(self, must_exist, readonly):
+        if readonly:
+            # mode=ro alone would still create -wal and -shm files to read a WAL
+            # database. With no -wal file there is no writer and nothing to
+            # recover: immutable=1 reads the one file and creates nothing. With a
+            # -wal file (a pull is writing, or one was killed), mode=ro reads it.
+            mode = "ro" if os.path.exists(self.path + "-wal") else "ro&immutable=1"
+        else:
+            mode = "rw" if must_exist else "rwc"
+        uri = pathlib.Path(os.path.abspath(self.path)).as_uri() + "?mode=" + mode
+        try:
+            # isolation_level=None: no implicit transactions; add() says
+            # BEGIN IMMEDIATE / COMMIT itself. timeout: another process (a
+            # second pull) may hold the write lock for a moment.
+            return sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+        except sqlite3.Error as error:
+            raise LedgerError("cannot open ledger %s: %s" % (self.path, error)) from None
 
     def _setup(self):
         db = self._db
@@ -192,6 +250,9 @@ class Ledger:
         # disk; a clean close checkpoints the WAL back into the one .db file,
         # and after a crash the next open recovers from the -wal.
         # fullfsync matters on macOS only, where plain fsync skips the disk cache.
+        if self.readonly:
+            self._check_schema()  # a ledger of schema 1 reads as one with no links
+            return
         db.execute("PRAGMA journal_mode=WAL").fetchone()
         db.execute("PRAGMA synchronous=FULL")
         db.execute("PRAGMA fullfsync=ON")
@@ -205,8 +266,10 @@ class Ledger:
             if version == 0:
                 db.execute(_SCHEMA)
                 db.execute("PRAGMA application_id=%d" % APPLICATION_ID)
-                db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
+            if version < 2:
+                db.execute(_LINKS)
             # Later schema versions migrate here, step by step, in this transaction.
+            db.execute("PRAGMA user_version=%d" % SCHEMA_VERSION)
             db.execute("COMMIT")
         except BaseException:
             db.execute("ROLLBACK")
@@ -223,6 +286,14 @@ class Ledger:
             raise LedgerError("ledger %s has schema %d; this edgemeter knows up to %d: upgrade edgemeter"
                               % (self.path, version, SCHEMA_VERSION))
         return version
+
+    def _quick_check(self):
+        found = [row[0] for row in self._db.execute("PRAGMA quick_check(5)")]
+        if found != ["ok"]:
+            raise LedgerDamaged(self.path, "quick_check: " + "; ".join(found))
+
+    def _damaged(self, error):
+        return LedgerDamaged(self.path, str(error))
 
     # --- writing -------------------------------------------------------------
 
@@ -270,43 +341,153 @@ class Ledger:
                                          "bytes; the ledger keeps the first; nothing of this batch was stored"
                                          % (device, epoch, seq))
             db.execute("COMMIT")
+        except sqlite3.DatabaseError as error:
+            if db.in_transaction:
+                db.execute("ROLLBACK")
+            raise self._damaged(error) from None
         except BaseException:
             if db.in_transaction:
                 db.execute("ROLLBACK")
             raise
+        self._read_back(device, epoch, rows)
         return new, duplicates
+
+    def _read_back(self, device, epoch, rows):
+        """LedgerDamaged unless every row of the batch reads back, byte for byte,
+        from the committed file: through another connection, so not from this
+        one's page cache."""
+        try:
+            if self._reader is None:
+                uri = pathlib.Path(os.path.abspath(self.path)).as_uri() + "?mode=ro"
+                self._reader = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+            low, high = min(rows), max(rows)
+            stored = dict(self._reader.execute(
+                "SELECT seq, body FROM records WHERE device=? AND epoch=? AND seq BETWEEN ? AND ?",
+                (device, epoch, low, high)))
+        except sqlite3.DatabaseError as error:
+            raise self._damaged("reading the batch back: %s" % error) from None
+        for seq, row in rows.items():
+            if seq not in stored:
+                raise self._damaged("reading the batch back: seq %d is not there" % seq)
+            if bytes(stored[seq]) != row[5]:
+                raise self._damaged("reading the batch back: seq %d has other bytes" % seq)
+
+    def add_link(self, device, epoch, seq, link, att):
+        """Keep the device's attested acknowledged head of a log: record seq + 1
+        chains to MAC `link`; `att` is the device's MAC over it. Durable on return."""
+        _check_key(device, epoch)
+        if not isinstance(seq, int) or seq < 1 or not all(isinstance(v, bytes) and v for v in (link, att)):
+            raise LedgerError("a link needs a seq from 1 and the link and attestation as bytes")
+        try:
+            self._db.execute("BEGIN IMMEDIATE")
+            self._db.execute("INSERT OR IGNORE INTO links VALUES (?,?,?,?,?)", (device, epoch, seq, link, att))
+            self._db.execute("COMMIT")
+        except sqlite3.DatabaseError as error:
+            if self._db.in_transaction:
+                self._db.execute("ROLLBACK")
+            raise self._damaged(error) from None
 
     # --- reading -------------------------------------------------------------
 
+    def _all(self, sql, params=()):
+        try:
+            return self._db.execute(sql, params).fetchall()
+        except sqlite3.DatabaseError as error:
+            raise self._damaged(error) from None
+
+    def _rows(self, sql, params=()):
+        """The rows of a query one at a time; a damaged page is LedgerDamaged, not a traceback."""
+        cursor = None
+        try:
+            cursor = self._db.execute(sql, params)
+            for row in cursor:
+                yield row
+        except sqlite3.ProgrammingError:
+            raise
+        except sqlite3.DatabaseError as error:
+            raise self._damaged(error) from None
+        finally:
+            if cursor is not None:
+                try:
+                    cursor.close()
+                except sqlite3.ProgrammingError:
+                    pass  # the ledger was closed before this iterator was dropped
+
     def head_seq(self, device, epoch):
         """The highest seq stored for (device, epoch); 0 if none."""
-        row = self._db.execute("SELECT max(seq) FROM records WHERE device=? AND epoch=?", (device, epoch)).fetchone()
-        return row[0] or 0
+        return self._all("SELECT max(seq) FROM records WHERE device=? AND epoch=?", (device, epoch))[0][0] or 0
 
     def devices(self):
         """[(device, epoch, count, first_seq, head_seq)] for every log in the ledger, in key order."""
-        return self._db.execute(
+        return self._all(
             "SELECT device, epoch, count(*), min(seq), max(seq) FROM records GROUP BY device, epoch ORDER BY device, epoch"
-        ).fetchall()
+        )
 
     def gaps(self, device, epoch):
         """[(from_seq, to_seq)] ranges missing between seq 1 and the head, inclusive."""
         gaps = []
         expected = 1
-        cursor = self._db.execute("SELECT seq FROM records WHERE device=? AND epoch=? ORDER BY seq", (device, epoch))
-        for (seq,) in cursor:
+        for (seq,) in self._rows("SELECT seq FROM records WHERE device=? AND epoch=? ORDER BY seq", (device, epoch)):
             if seq > expected:
                 gaps.append((expected, seq - 1))
             expected = seq + 1
         return gaps
 
+    def links(self, device, epoch):
+        """[(seq, link, att)] the device attested for this log, in seq order (see add_link)."""
+        if not self._all("SELECT count(*) FROM sqlite_master WHERE name='links'")[0][0]:
+            return []  # a schema-1 ledger opened read-only
+        return [(seq, bytes(link), bytes(att)) for seq, link, att in self._all(
+            "SELECT seq, link, att FROM links WHERE device=? AND epoch=? ORDER BY seq, link", (device, epoch))]
+
     def frames(self, device, epoch):
         """The stored records of one log as the device framed them (length, body, CRC), in seq order.
 
         This is the evidence exactly as it left the device's flash."""
-        cursor = self._db.execute("SELECT body FROM records WHERE device=? AND epoch=? ORDER BY seq", (device, epoch))
-        for (body,) in cursor:
+        for (body,) in self._rows("SELECT body FROM records WHERE device=? AND epoch=? ORDER BY seq", (device, epoch)):
             yield rec.frame(bytes(body))
+
+    def integrity(self):
+        """PRAGMA integrity_check: ["ok"], or up to 20 lines of what is damaged."""
+        try:
+            return [row[0] for row in self._db.execute("PRAGMA integrity_check(20)")]
+        except sqlite3.DatabaseError as error:
+            return [str(error)]
+
+    def backup(self, dest):
+        """Copy the ledger to a new file `dest` with SQLite's online backup API (a
+        consistent copy even while a pull writes), checked and synced; the number
+        of records copied. LedgerError if dest exists or the copy does not check out."""
+        dest = os.fspath(dest)
+        if os.path.exists(dest):
+            raise LedgerError("%s exists: back up into a new file" % dest)
+        try:
+            target = sqlite3.connect(pathlib.Path(os.path.abspath(dest)).as_uri() + "?mode=rwc", uri=True,
+                                     isolation_level=None)
+        except sqlite3.Error as error:
+            raise LedgerError("cannot write backup %s: %s" % (dest, error)) from None
+        try:
+            self._db.backup(target)
+            target.execute("PRAGMA journal_mode=DELETE").fetchone()  # one self-contained file
+            found = [row[0] for row in target.execute("PRAGMA integrity_check(5)")]
+            if found != ["ok"]:
+                raise LedgerError("backup %s does not check out: %s" % (dest, "; ".join(found)))
+            copied = target.execute("SELECT count(*) FROM records").fetchone()[0]
+        except sqlite3.DatabaseError as error:
+            target.close()
+            os.remove(dest)
+            if "malformed" in str(error) or "corrupt" in str(error):
+                raise self._damaged(error) from None
+            raise LedgerError("cannot write backup %s: %s" % (dest, error)) from None
+        except LedgerError:
+            target.close()
+            os.remove(dest)
+            raise
+        target.close()
+        with open(dest, "rb") as f:
+            os.fsync(f.fileno())
+        _fsync_dir(dest)
+        return copied
 
     def records(self, device=None, epoch=None, since_seq=None):
         """Records as dicts in (device, epoch, seq) order, read one at a time.
@@ -322,9 +503,9 @@ class Ledger:
         sql = "SELECT device, epoch, seq, type, time, fields FROM records"
         if where:
             sql += " WHERE " + " AND ".join(where)
-        cursor = self._db.execute(sql + " ORDER BY device, epoch, seq", params)
+        rows = self._rows(sql + " ORDER BY device, epoch, seq", params)
         try:
-            for device_, epoch_, seq, rtype, time, fields in cursor:
+            for device_, epoch_, seq, rtype, time, fields in rows:
                 yield {
                     "device": device_,
                     "epoch": epoch_,
@@ -335,7 +516,7 @@ class Ledger:
                 }
         finally:
             try:
-                cursor.close()
+                rows.close()
             except sqlite3.ProgrammingError:
                 pass  # the ledger was closed before this iterator was dropped
 
@@ -343,6 +524,8 @@ class Ledger:
 
     def close(self):
         """Close the file (a clean close folds the WAL back into the one .db file)."""
+        if self._reader is not None:
+            self._reader.close()
         self._db.close()  # idempotent; later use raises sqlite3.ProgrammingError
 
     def __enter__(self):

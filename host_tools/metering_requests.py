@@ -57,6 +57,10 @@ class LogStatusReadResponse(smpmsg.ReadResponse):
     used: int
     free: int
     dropped: int
+    link: bytes | None = None
+    """The MAC record ack + 1 chains to (a provisioned device that has an ack)."""
+    att: bytes | None = None
+    """The device's MAC over (dev, ep, ack, link): protocol/record_chain.py link_mac."""
 
 
 class RecordsReadRequest(smpmsg.ReadRequest):

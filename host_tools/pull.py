@@ -10,7 +10,7 @@ ledger before anything is stored (end to end: the bytes the device wrote).
 import time
 
 from host_tools.device import Device, DeviceError
-from host_tools.ledger import Ledger
+from host_tools.ledger import Ledger, LedgerDamaged
 from host_tools.metering_requests import Ack, LogStatus, RecordsRead
 from host_tools.progress import Progress
 from protocol import records
@@ -48,6 +48,8 @@ class PullResult:
         self.acked = 0
         self.seconds = 0.0
         self.retries = 0
+        self.linked_at = None  # the device's attested head this ledger's chain starts after
+
 
     def as_json(self):
         return {
@@ -57,7 +59,20 @@ class PullResult:
             "new": self.new,
             "duplicates": self.duplicates,
             "head_seq": self.head_seq,
+            "linked_at": self.linked_at,
         }
+
+
+class PullLedgerDamaged(LedgerDamaged):
+    """The ledger is damaged; the message says what the device still holds."""
+
+    def __init__(self, damaged, acked):
+        LedgerDamaged.__init__(self, damaged.path, damaged.detail)
+        self.acked = acked
+        self.args = ("%s: the device still holds every record after seq %d; pull into a new ledger" % (damaged, acked),)
+
+    def __str__(self):
+        return self.args[0]
 
 
 async def pull(port, ledger_path, device_factory=Device):
@@ -65,39 +80,61 @@ async def pull(port, ledger_path, device_factory=Device):
     async with device_factory(port) as device:
         status = await device.request(LogStatus(), retries=RETRIES)
         result = PullResult(status.dev, status.ep)
-        with Ledger(ledger_path) as ledger:
-            # What the ledger lacks, from what the device still stores.
-            start = max(ledger.head_seq(status.dev, status.ep) + 1, status.first)
-            head = status.head
-            progress = Progress("pulling %s" % status.dev, head - start + 1)
-            unacked = 0
-            last = start - 1
-            while last < head:
-                response = await device.request(RecordsRead(start=last + 1), retries=RETRIES)
-                if response.ep != status.ep:
-                    raise DeviceError("the device's log changed epoch during the pull (reformatted?); pull again")
-                frames = split_frames(response.recs)
-                head = response.head
-                if not frames:
-                    break
-                first_seq, last_seq = _seq(frames[0]), _seq(frames[-1])
-                if first_seq != last + 1 or last_seq - first_seq + 1 != len(frames):
-                    raise DeviceError("the device sent records %d..%d, expected from %d" % (first_seq, last_seq, last + 1))
-                new, duplicates = ledger.add(status.dev, status.ep, frames)
-                result.pulled += len(frames)
-                result.new += new
-                result.duplicates += duplicates
-                unacked += len(frames)
-                last = last_seq
-                progress.update(result.pulled)
-                if unacked >= ACK_EVERY:
-                    await device.request(Ack(ep=status.ep, seq=last), retries=RETRIES)
-                    unacked = 0
-            if last > status.ack:
-                await device.request(Ack(ep=status.ep, seq=last), retries=RETRIES)
-            result.acked = last
-            result.head_seq = max(head, last)
-            progress.close()
+        acked = status.ack
+        try:
+            with Ledger(ledger_path, check=True) as ledger:
+                acked = await _pull_into(ledger, device, status, result)
+        except PullLedgerDamaged:
+            raise
+        except LedgerDamaged as damaged:
+            raise PullLedgerDamaged(damaged, max(acked, result.acked)) from None
         result.retries = device.retried
     result.seconds = time.monotonic() - started
     return result
+
+
+async def _pull_into(ledger, device, status, result):
+    # What the ledger lacks, from what the device still stores.
+    held = ledger.head_seq(status.dev, status.ep)
+    start = max(held + 1, status.first)
+    if start > held + 1 and status.link is not None and status.att is not None and status.ack >= start - 1:
+        # The records before `first` are gone from the device: acknowledged to
+        # another ledger. Start this ledger's chain after the device's attested
+        # acknowledged head (the records first..ack are in that other ledger too).
+        ledger.add_link(status.dev, status.ep, status.ack, status.link, status.att)
+        start = status.ack + 1
+        result.linked_at = status.ack
+    head = status.head
+    progress = Progress("pulling %s" % status.dev, head - start + 1)
+    unacked = 0
+    result.acked = status.ack
+    last = start - 1
+    while last < head:
+        response = await device.request(RecordsRead(start=last + 1), retries=RETRIES)
+        if response.ep != status.ep:
+            raise DeviceError("the device's log changed epoch during the pull (reformatted?); pull again")
+        frames = split_frames(response.recs)
+        head = response.head
+        if not frames:
+            break
+        first_seq, last_seq = _seq(frames[0]), _seq(frames[-1])
+        if first_seq != last + 1 or last_seq - first_seq + 1 != len(frames):
+            raise DeviceError("the device sent records %d..%d, expected from %d" % (first_seq, last_seq, last + 1))
+        # add() returns once the batch is committed and read back: only then ack.
+        new, duplicates = ledger.add(status.dev, status.ep, frames)
+        result.pulled += len(frames)
+        result.new += new
+        result.duplicates += duplicates
+        unacked += len(frames)
+        last = last_seq
+        progress.update(result.pulled)
+        if unacked >= ACK_EVERY:
+            await device.request(Ack(ep=status.ep, seq=last), retries=RETRIES)
+            result.acked = max(result.acked, last)
+            unacked = 0
+    if last > status.ack:
+        await device.request(Ack(ep=status.ep, seq=last), retries=RETRIES)
+    result.acked = max(result.acked, last)
+    result.head_seq = max(head, last)
+    progress.close()
+    return result.acked

@@ -11,29 +11,68 @@ records in seq order with the key tells, for each:
   the walk goes on from its MAC, so one removed record flags one record;
 - UNSIGNED: no MAC: written before the device had a key. Once a log has a
   signed record, a later unsigned one is BAD: a signing device never stops.
+- LINKED: the first record after a start or a gap, whose MAC is right against
+  a link the device attested (below): the chain starts here, tied to the
+  device's own word about what came before (held by another ledger).
 
-Runs on the host (pull, reconcile) and in the device tests.
+A link: the device's acknowledged head, `seq` of the log and the MAC record
+seq + 1 chains to, with att = link_mac(key, device, epoch, seq, link), the
+device's MAC over all four. Only a link whose att checks out with the key is
+used, so a man in the middle cannot make a forged record look like a chain
+start: he would need the key for the att, and again for the record's MAC.
+
+Runs on the host (pull, reconcile), on the device (link_mac, in the metering
+group's status) and in the device tests.
 """
 
-from protocol import auth, records
+from protocol import auth, cbor, records
 
 OK = "ok"
 BAD = "bad"
 BROKEN = "broken"
 UNSIGNED = "unsigned"
+LINKED = "linked"
+
+_LINK_DOMAIN = b"edgemeter-link-v1"
 
 
-def check(pairs, key):
-    """Yield (seq, status) for (seq, body) pairs of one log (device, epoch) in seq order."""
+def link_mac(key, device, epoch, seq, link):
+    """The device's MAC over its acknowledged head: 16 bytes.
+
+    HMAC-SHA256(key, b"edgemeter-link-v1" + canonical CBOR [device, epoch,
+    seq, link])[:16]: the domain keeps it apart from record MACs and request
+    proofs, the CBOR array splits into its fields one way only."""
+    return auth.hmac_sha256(key, _LINK_DOMAIN + cbor.dumps([device, epoch, seq, link]))[: auth.MAC_SIZE]
+
+
+def good_links(key, device, epoch, links):
+    """{seq: link} of the (seq, link, att) triples whose att checks out."""
+    good = {}
+    for seq, link, att in links:
+        if (isinstance(link, bytes) and len(link) == auth.MAC_SIZE and isinstance(att, bytes)
+                and auth.equal(att, link_mac(key, device, epoch, seq, link))):
+            good.setdefault(seq, []).append(link)
+    return good
+
+
+def check(pairs, key, links=None):
+    """Yield (seq, status) for (seq, body) pairs of one log (device, epoch) in seq order.
+
+    links: {seq: [link, ...]} checked with good_links(): a record right after a
+    start or a gap, at seq + 1 of a link, is checked against it (LINKED or BAD)."""
+    links = links or {}
     previous_seq = None
     previous_mac = None  # None: unknown (the walk starts after a gap)
     signed = False
     for seq, body in pairs:
         record = records.decode(body)
+        linked = None
         if previous_seq is None:
             previous_mac = auth.GENESIS if seq == 1 else None
         elif seq != previous_seq + 1:
             previous_mac = None
+        if previous_mac is None:
+            linked = links.get(seq - 1)
         previous_seq = seq
         mac = record.get(records.K_MAC)
         if mac is None:
@@ -41,7 +80,13 @@ def check(pairs, key):
             yield seq, BAD if signed else UNSIGNED
             continue
         signed = True
-        if previous_mac is None:
+        if linked:
+            unsigned = records.unsigned_body(record)
+            status = BAD
+            for link in linked:
+                if auth.equal(mac, auth.record_mac(key, link, unsigned)):
+                    status = LINKED
+        elif previous_mac is None:
             status = BROKEN
         elif auth.equal(mac, auth.record_mac(key, previous_mac, records.unsigned_body(record))):
             status = OK

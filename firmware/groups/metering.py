@@ -74,6 +74,11 @@ class MeteringGroup:
                 "dropped": status["dropped_pending"],
             }
         )
+        attested = self._log.attested_head()
+        if attested is not None:
+            # The acknowledged head, attested: a host whose ledger starts here
+            # (the records before are in another ledger) links its chain to it.
+            reply["link"], reply["att"] = attested
         return reply
 
     def read(self, request):

@@ -82,6 +82,43 @@ def test_each_kind_of_tampering_is_flagged():
     assert _tampered(lambda p: p[:3] + [(4, unsigned)] + p[4:]) == ["ok", "ok", "ok", "bad", "bad", "ok"]
 
 
+def test_the_acknowledged_head_is_attested_across_reboots():
+    root = ff.fresh_dir()
+    log = _open(root, key=None)
+    _fill(log, 2)
+    assert log.attested_head() is None  # no key, nothing acknowledged
+    log.ack(2)  # an unsigned record: the next chains to GENESIS
+    assert log.acked_link() == bytes(16) and log.attested_head() is None
+    log.sign_with(KEY)
+    assert log.attested_head()[0] == bytes(16)
+    _fill(log, 10)
+    macs = {}
+    for seq, body in _pairs(log.read(1, 8000)):
+        macs[seq] = records.decode(body)[records.K_MAC]
+    log.ack(9)
+    link, att = log.attested_head()
+    assert link == macs[9]
+    assert att == record_chain.link_mac(KEY, DEV, log.epoch, 9, link)  # the host's formula
+    log.close()
+    log = _open(root)  # a reboot: from the ack file, whether or not its segment is gone
+    assert log.attested_head() == (link, att)
+    log.ack(12)
+    log.close()
+    log = _open(root)
+    assert log.read(1, 8000) == []  # every segment gone: the ack file alone knows record 12's MAC
+    link12, att12 = log.attested_head()
+    assert link12 == macs[12]
+    _fill(log, 2, 100)
+    later = _pairs(log.read(13, 8000))
+    good = record_chain.good_links(KEY, DEV, log.epoch, [(12, link12, att12)])
+    assert [st for _s, st in record_chain.check(later, KEY, good)] == ["linked", "ok"]
+    assert [st for _s, st in record_chain.check(later, KEY)] == ["broken", "ok"]  # no link: a break
+    # a link the key did not attest, or attested for another seq or log, links nothing
+    for forged in ((12, link12, bytes(16)), (11, link12, att12), (12, bytes(16), att12)):
+        assert record_chain.good_links(KEY, DEV, log.epoch, [forged]) == {}
+    assert record_chain.good_links(KEY, DEV, log.epoch + 1, [(12, link12, att12)]) == {}
+
+
 if __name__ == "__main__":
     import mpunit
 
