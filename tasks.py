@@ -73,10 +73,85 @@ DEMO_BILLING_SCENARIO = {
 }
 
 
-def _edgemeter(c, *command, shown=None):
-    """Run the CLI as a technician would, showing the command first."""
-    print("\n$ edgemeter %s" % (shown or " ".join(command)))
-    c.run(" ".join([os.path.join(BIN, "edgemeter")] + ["'%s'" % a for a in command]), pty=False)
+EDGEMETER = os.path.join(BIN, "edgemeter")
+
+
+def shown(arg):
+    """An argument as it can be pasted in a shell in the repository folder: a path
+    inside the repository relative to it, anything else as it is."""
+    if os.path.isabs(arg):
+        relative = os.path.relpath(arg, ROOT)
+        if not relative.startswith(os.pardir):
+            return relative
+    return arg
+
+
+def command_line(argv):
+    """`argv` as one pasteable shell line (paths in the repository relative to it)."""
+    import shlex
+
+    return shlex.join(shown(a) for a in argv)
+
+
+def relay(chunks, out):
+    """Write a command's UTF-8 output, read in chunks of bytes, to `out` as it comes.
+    The decoder is incremental: a character split between two chunks is held until
+    its last byte comes, never shown as U+FFFD (what invoke's c.run does, decoding
+    each chunk alone). Bytes that are not UTF-8 at all still show as U+FFFD."""
+    import codecs
+
+    decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+    for chunk in chunks:
+        text = decoder.decode(chunk)
+        if text:
+            out.write(text)
+            out.flush()
+    out.write(decoder.decode(b"", final=True))
+    out.flush()
+
+
+def run(argv, stdout=None, tail=None, note=""):
+    """Show `argv` as a pasteable `$ ...` line (with `> FILE` when its output goes to the
+    file `stdout`, `| tail -n N` with `tail`), run it, and print its output (stderr too,
+    in order) as text. A command that fails ends the demo with its exit status."""
+    import collections
+    import subprocess
+
+    line = "$ " + command_line(argv)
+    if stdout is not None:
+        line += " > " + command_line([stdout.name])
+    if tail:
+        line += " | tail -n %d" % tail
+    print("\n" + line + ("   # " + note if note else ""), flush=True)
+    process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout or subprocess.PIPE,
+                               stderr=subprocess.PIPE if stdout else subprocess.STDOUT)
+    stream = process.stderr if stdout else process.stdout
+    with stream:
+        if tail:
+            last = collections.deque(stream.read().decode("utf-8", "replace").splitlines(), maxlen=tail)
+            relay([("\n".join(last) + "\n").encode("utf-8")] if last else [], sys.stdout)
+        else:
+            relay(iter(lambda: stream.read1(4096), b""), sys.stdout)
+    if process.wait():
+        raise Exit("demo: this command failed (exit %d): %s" % (process.returncode, line[2:]), code=process.returncode)
+
+
+def _start_board(state, *options):
+    """The demo's emulated board, shown as the command that starts it (the demo runs
+    it in the background: the same command pasted while it runs is refused, the
+    state folder being in use)."""
+    from host_tools.emulator.process import EmulatorProcess
+
+    print("\nthe demo starts the board in the background: %s"
+          % command_line([EDGEMETER, "emulate", "--state", state, *options]), flush=True)
+    return EmulatorProcess(state, *options)
+
+
+def _power_cut(board):
+    """SIGKILL of the firmware, shown as the shell line that does it."""
+    print("\n$ kill -9 $(cat %s)   # a power cut: the board comes back from its flash within a second"
+          % command_line([os.path.join(board.state_dir, "firmware.pid")]), flush=True)
+    board.power_cut()
 
 
 def _demo_billing(c):
@@ -85,8 +160,6 @@ def _demo_billing(c):
     import shutil
     import time
 
-    from host_tools.emulator.process import EmulatorProcess
-
     state = os.path.join(ROOT, "build", "demo-billing")
     shutil.rmtree(state, ignore_errors=True)
     os.makedirs(state)
@@ -94,27 +167,26 @@ def _demo_billing(c):
     with open(scenario, "w") as f:
         json.dump(DEMO_BILLING_SCENARIO, f)
     print("\n... billing: 28-30 November at 5000x, 10 MB a day on a 2 MB plan (about 45 s)")
-    board = EmulatorProcess(state, "--scenario", scenario, "--speed", "5000")
+    board = _start_board(state, "--scenario", scenario, "--speed", "5000")
     ledger = os.path.join(state, "ledger.sqlite")
     try:
         board.wait_ready()
         deadline = time.monotonic() + 120
         while time.monotonic() < deadline and _network_time(state) < "2026-12-01T00:10":
             time.sleep(0.5)
-        _edgemeter(c, "pull", "--port", board.port, "--ledger", ledger)
+        run([EDGEMETER, "pull", "--port", board.port, "--ledger", ledger])
     finally:
         board.stop()
     bill, agreement = os.path.join(state, "bill-2026-11.csv"), os.path.join(state, "agreement.json")
-    print("\n$ edgemeter emulate bill --state %s --month 2026-11 > %s" % (os.path.relpath(state, ROOT), os.path.relpath(bill, ROOT)))
-    c.run("'%s' emulate bill --state '%s' --month 2026-11 --agreement '%s' > '%s'" % (
-        os.path.join(BIN, "edgemeter"), state, agreement, bill), pty=False)
+    with open(bill, "wb") as out:
+        run([EDGEMETER, "emulate", "bill", "--state", state, "--month", "2026-11", "--agreement", agreement], stdout=out)
+    print("\n$ cat %s" % command_line([bill]))
     with open(bill, encoding="utf-8") as f:
         print(f.read().rstrip())
     html = os.path.join(state, "claim.html")
-    _edgemeter(c, "reconcile", "--ledger", ledger, "--bill", bill, "--account", "prepaid", "--today", "2026-12-05",
-               "--agreement", agreement, "--html", html,
-               shown="reconcile --ledger … --bill bill-2026-11.csv --account prepaid --today 2026-12-05 --html claim.html")
-    print("\nthe claim to file, with the daily chart: %s" % os.path.relpath(html, ROOT))
+    run([EDGEMETER, "reconcile", "--ledger", ledger, "--bill", bill, "--account", "prepaid", "--today", "2026-12-05",
+         "--agreement", agreement, "--html", html])
+    print("\nthe claim to file, with the daily chart: %s" % shown(html))
 
 
 def _network_time(state):
@@ -135,48 +207,49 @@ def demo(c):
     import shutil
     import time
 
-    from host_tools.emulator.process import EmulatorProcess
-
-    # The demo boards' keys go in build/, not in the technician's own key file.
-    os.environ.setdefault("EDGEMETER_KEYS", os.path.join(ROOT, "build", "demo-keys.json"))
+    # The demo boards' keys go in build/, not in the technician's own key file; the
+    # commands shown work pasted in this folder once that is exported too.
+    if "EDGEMETER_KEYS" not in os.environ:
+        os.environ["EDGEMETER_KEYS"] = os.path.join(ROOT, "build", "demo-keys.json")
+        print("$ export EDGEMETER_KEYS=%s   # the demo boards' keys: paste this first to run the commands below yourself"
+              % command_line([os.environ["EDGEMETER_KEYS"]]), flush=True)
     state = os.path.join(ROOT, "build", "demo-board")
     shutil.rmtree(state, ignore_errors=True)  # a fresh board each time
     os.makedirs(state)
     scenario = os.path.join(ROOT, "build", "demo-scenario.json")
     with open(scenario, "w") as f:
         json.dump(DEMO_SCENARIO, f)
-    board = EmulatorProcess(state, "--scenario", scenario, "--speed", "20")
+    board = _start_board(state, "--scenario", scenario, "--speed", "20")
     try:
-        print("emulated board up, host link on %s (state in %s)" % (board.port, os.path.relpath(state, ROOT)))
+        print("emulated board up, host link on %s (state in %s)" % (board.port, shown(state)))
         board.wait_ready()
-        edgemeter = os.path.join(BIN, "edgemeter")
-        for command in (["info"], ["echo", "剩余10MB: edgemeter is listening"]):
-            print("\n$ edgemeter %s --port %s" % (" ".join(command), board.port))
-            c.run(" ".join([edgemeter] + ["'%s'" % a for a in command] + ["--port", board.port]), pty=False)
+        run([EDGEMETER, "info", "--port", board.port])
+        run([EDGEMETER, "echo", "剩余10MB: edgemeter is listening", "--port", board.port])
         print("\n... 30 MB plan, 8 Mbit/s, time 20x: waiting for the 10 / 5 / 0 MB reminders")
         phone = os.path.join(state, "sms.jsonl")
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and _reminders(phone) < 3:
             time.sleep(0.5)
-        print("\n$ edgemeter status --port %s" % board.port)
-        c.run(" ".join([edgemeter, "status", "--port", board.port]), pty=False)
-        print("\nthe subscriber's phone got (%s):" % os.path.relpath(phone, ROOT))
+        run([EDGEMETER, "status", "--port", board.port])
+        print("\nthe subscriber's phone got (%s):" % shown(phone))
         with open(phone, encoding="utf-8") as f:
             for line in f:
                 message = json.loads(line)
                 print("  %s  %s" % (message["time"][:19], message["text"]))
-        print("\n$ power cut (SIGKILL of the firmware) ...")
-        board.power_cut()
+        _power_cut(board)
         ledger = os.path.join(state, "ledger.sqlite")
-        for command in (["info"], ["pull", "--ledger", ledger]):
-            print("\n$ edgemeter %s --port %s" % (" ".join(command), board.port))
-            c.run(" ".join([edgemeter] + command + ["--port", board.port]), pty=False)
-        print("\n$ edgemeter log --ledger %s | tail -n 25" % ledger)
-        c.run(" ".join([edgemeter, "log", "--ledger", ledger, "|", "tail", "-n", "25"]), pty=False)
-        print("\nfirmware console:\n" + board.console())
+        run([EDGEMETER, "info", "--port", board.port])
+        run([EDGEMETER, "pull", "--ledger", ledger, "--port", board.port])
+        print(UNSIGNED)
+        run([EDGEMETER, "log", "--ledger", ledger], tail=25)
+        print("\n$ cat %s   # the firmware's console\n%s" % (shown(board.console_path), board.console().rstrip()))
     finally:
         board.stop()
     _demo_billing(c)
+
+
+UNSIGNED = ("(\"unsigned\": records the board wrote before it was given its key, here in its first seconds;"
+            " each one after carries a MAC chained to the one before: README, \"A subscriber with a serial cable\")")
 
 
 @task

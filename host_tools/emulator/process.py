@@ -79,8 +79,12 @@ class EmulatorProcess:
             time.sleep(0.02)
         raise TimeoutError("board did not power on again")
 
+    @property
+    def console_path(self):
+        return os.path.join(self.state_dir, "console.log")
+
     def console(self):
-        with open(os.path.join(self.state_dir, "console.log"), errors="replace") as f:
+        with open(self.console_path, encoding="utf-8", errors="replace") as f:
             return f.read()
 
     def stop(self):
