@@ -288,7 +288,10 @@ class Ledger:
         return version
 
     def _quick_check(self):
-        found = [row[0] for row in self._db.execute("PRAGMA quick_check(5)")]
+        try:
+            found = [row[0] for row in self._db.execute("PRAGMA quick_check(5)")]
+        except sqlite3.DatabaseError as error:  # so damaged that the check itself stops
+            found = [str(error)]
         if found != ["ok"]:
             raise LedgerDamaged(self.path, "quick_check: " + "; ".join(found))
 

@@ -2,6 +2,7 @@
 
 import asyncio
 import json
+import os
 
 from records_workload import produce
 
@@ -9,6 +10,8 @@ from host_tools import cli
 from host_tools.device import Device
 from host_tools.metering_requests import Ack, LogStatus
 from host_tools.device import DeviceError
+from host_tools.ledger import Ledger
+from protocol import records
 
 
 def _cli_json(capsys, *argv):
@@ -99,3 +102,33 @@ def test_cobs_framing_with_smpclient_and_pull(emulator, tmp_path, capsys):
     assert result["pulled"] == result["new"] == result["head_seq"] >= 201
     listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
     assert [r["seq"] for r in listed] == list(range(1, result["head_seq"] + 1))
+
+
+def _damaged_ledger(path):
+    """A ledger holding another device's 3000 records, one of its pages then overwritten
+    (a bad sector): the pages a new device's records go to are whole, a full scan is not."""
+    with Ledger(path) as ledger:
+        for start in range(1, 3001, 500):
+            ledger.add("a-laptop-test", 1, [records.frame(records.body(records.USAGE, seq, 1796083200 + seq,
+                                                                      {8: seq, 9: 0, 10: 0, 99: "x" * 40}))
+                                            for seq in range(start, start + 500)])
+    size = os.path.getsize(path)
+    with open(path, "r+b") as f:
+        f.seek((size // 4096 // 2) * 4096)
+        f.write(b"\xff" * 4096)
+
+
+def test_pull_into_a_damaged_ledger_acknowledges_nothing(emulator, tmp_path, capsys):
+    assert produce(emulator.port, 20) == 20
+    damaged = str(tmp_path / "damaged.sqlite")
+    _damaged_ledger(damaged)
+    assert cli.main(["pull", "--port", emulator.port, "--ledger", damaged]) == 1
+    out, err = capsys.readouterr()
+    assert "Traceback" not in out + err and len(err.strip().splitlines()) == 1
+    assert err.startswith("edgemeter: ledger %s is damaged (quick_check: " % damaged)
+    assert err.rstrip().endswith("the device still holds every record after seq 0; pull into a new ledger")
+    assert asyncio.run(_status(emulator.port)).ack == 0  # nothing acknowledged: the device keeps it all
+
+    fresh = str(tmp_path / "new.sqlite")  # the way out the message gives
+    result = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", fresh, "--json")
+    assert result["new"] == result["head_seq"] >= 21 and result["evidence"]["flagged"] == []
