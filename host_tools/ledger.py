@@ -474,7 +474,7 @@ class Ledger:
             target.execute("PRAGMA journal_mode=DELETE").fetchone()  # one self-contained file
             found = [row[0] for row in target.execute("PRAGMA integrity_check(5)")]
             if found != ["ok"]:
-                raise LedgerError("backup %s does not check out: %s" % (dest, "; ".join(found)))
+                raise LedgerError("backup %s does not check out: %s; no backup written" % (dest, "; ".join(found)))
             copied = target.execute("SELECT count(*) FROM records").fetchone()[0]
         except sqlite3.DatabaseError as error:
             target.close()
