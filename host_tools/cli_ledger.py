@@ -49,6 +49,8 @@ def _raise_if_flagged(verdict):
         print("edgemeter: the attested head at seq %d of epoch %d does not check out with the device's key: "
               "forged on the way" % (seq, epoch), file=sys.stderr)
     flagged = verdict.flagged()
+    if verdict.forged_links and not flagged:
+        raise Tampered("an attested head of %s was forged: do not trust this ledger's chain starts" % verdict.device)
     if flagged:
         for epoch, seq, status in flagged[:20]:
             print("edgemeter: record %d of epoch %d is %s: altered, removed or forged on the way" % (seq, epoch, status),
