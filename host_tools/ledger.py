@@ -201,6 +201,7 @@ class Ledger:
         self.path = os.fspath(path)
         self.readonly = readonly
         self._reader = None  # a second connection: add() reads each batch back through it
+        self._immutable = False  # opened immutable: no writer had it open
         existed = os.path.exists(self.path)
         if readonly and not existed:
             raise LedgerError("no ledger at %s" % self.path)
@@ -227,6 +228,7 @@ class Ledger:
             # recover: immutable=1 reads the one file and creates nothing. With a
             # -wal file (a pull is writing, or one was killed), mode=ro reads it.
             mode = "ro" if os.path.exists(self.path + "-wal") else "ro&immutable=1"
+            self._immutable = mode.endswith("immutable=1")
         else:
             mode = "rw" if must_exist else "rwc"
         uri = pathlib.Path(os.path.abspath(self.path)).as_uri() + "?mode=" + mode
@@ -296,6 +298,11 @@ class Ledger:
             raise LedgerDamaged(self.path, "quick_check: " + "; ".join(found))
 
     def _damaged(self, error):
+        if self._immutable and os.path.exists(self.path + "-wal"):
+            # A pull opened it after we did and may have folded its commits into
+            # the file under this immutable read: not damage; a new read sees it whole.
+            return LedgerError("ledger %s changed while it was read (a pull wrote to it): run the command again"
+                               % self.path)
         return LedgerDamaged(self.path, str(error))
 
     # --- writing -------------------------------------------------------------

@@ -274,3 +274,14 @@ def test_a_schema_1_ledger_reads_read_only_and_migrates_when_pulled_into(tmp_pat
     with Ledger(path, check=True) as ledger:
         ledger.add_link(DEV, 1, 2, bytes(16), bytes(16))
         assert ledger.links(DEV, 1) == [(2, bytes(16), bytes(16))]
+
+
+def test_a_read_that_a_pull_overtakes_is_not_called_damage(tmp_path):
+    path = _filled(str(tmp_path / "field.sqlite"))
+    with Ledger(path, readonly=True) as reader:  # no -wal: opened immutable
+        with Ledger(path) as writer:  # a pull starts: its checkpoint may rewrite pages under the reader
+            writer.add(DEV, 1, [usage(3001)])
+            _damage_page(path, _a_middle_leaf(path))  # what a torn read of a rewritten page looks like
+            with pytest.raises(LedgerError, match="changed while it was read .*: run the command again") as caught:
+                list(reader.records())
+            assert not isinstance(caught.value, LedgerDamaged)
