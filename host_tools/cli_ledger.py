@@ -97,24 +97,118 @@ def _pull_parser(sub):
 # --- log ---------------------------------------------------------------------
 
 
+MB = 1048576
+KB = 1024
+
+
+def _size(n):
+    """Bytes as a technician reads them (1 MB = 1,048,576 bytes, 1 KB = 1024, as the carrier counts)."""
+    if abs(n) >= MB:
+        return "%.2f MB" % (n / MB)
+    if abs(n) >= KB:
+        return "%.1f KB" % (n / KB)
+    return "%d B" % n
+
+
+def _yuan(fen):
+    return "%s%d.%02d yuan" % ("-" if fen < 0 else "", abs(fen) // 100, abs(fen) % 100)
+
+
+def _shown(name, value, longest=40):
+    """(name, text) as the table shows a field: byte counts in MB/KB, fen in yuan, the unit
+    dropped from the name, a plan's quota too; other numbers bare, text quoted and cut at
+    `longest`. Raw numbers stay in --json."""
+    number = isinstance(value, int) and not isinstance(value, bool)
+    if number and name.endswith("_bytes"):
+        return name[: -len("_bytes")], _size(value)
+    if number and name.endswith("_fen"):
+        return name[: -len("_fen")], _yuan(value)
+    if number and name in ("quota", "bytes"):
+        return name, _size(value)
+    if isinstance(value, dict):
+        return name, "{%s}" % ", ".join("%s: %s" % _shown(k, v, longest) for k, v in value.items())
+    if isinstance(value, list) and value and all(isinstance(v, dict) for v in value):
+        return name, "[%s]" % ", ".join(_shown("", v, longest)[1] for v in value)
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return name, str(value)
+    if isinstance(value, str) and len(value) > longest:
+        value = value[: longest - 1] + "…"
+    return name, json.dumps(value, ensure_ascii=False)
+
+
 def _field_summary(fields, longest=40):
-    """`name=value ...` on one line: numbers bare, text quoted and cut at `longest`."""
-    parts = []
-    for name, value in fields.items():
-        if isinstance(value, (int, float)) and not isinstance(value, bool):
-            shown = str(value)
+    """`name=value ...` on one line (see _shown)."""
+    return " ".join("%s=%s" % _shown(name, value, longest) for name, value in fields.items())
+
+
+def _record_type(text):
+    """--type: record type names, comma-separated (boot,usage)."""
+    from protocol.record_names import TYPES
+
+    known = [name for name, _keys in TYPES.values()]
+    wanted = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in wanted if name not in known]
+    if unknown or not wanted:
+        raise argparse.ArgumentTypeError("unknown record type %s; the types: %s"
+                                         % (", ".join(repr(u) for u in unknown) or repr(text), ", ".join(known)))
+    return wanted
+
+
+def _moment(text, end_of_day=False):
+    """A date or date-time as the ledger's UTC text (YYYY-MM-DDTHH:MM:SSZ), for comparing.
+    No offset means UTC, as the table prints times; a bare date is its 00:00 UTC, or with
+    `end_of_day` (--until) the whole day."""
+    import datetime
+
+    cleaned = text.strip().replace(" ", "T")
+    try:
+        if len(cleaned) == 10:
+            day = datetime.date.fromisoformat(cleaned)
+            moment = datetime.datetime.combine(day, datetime.time(), datetime.timezone.utc)
+            if end_of_day:
+                moment += datetime.timedelta(days=1, seconds=-1)
         else:
-            if isinstance(value, str) and len(value) > longest:
-                value = value[: longest - 1] + "…"
-            shown = json.dumps(value, ensure_ascii=False)
-        parts.append("%s=%s" % (name, shown))
-    return " ".join(parts)
+            moment = datetime.datetime.fromisoformat(cleaned.replace("Z", "+00:00"))
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=datetime.timezone.utc)
+    except ValueError:
+        raise argparse.ArgumentTypeError("%r is not a date like 2026-12-01 or a time like 2026-12-01T08:00 "
+                                         "(UTC unless it says +08:00)" % text) from None
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _until(text):
+    return _moment(text, end_of_day=True)
+
+
+def _count(text):
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError("--last wants a number of records like 20, got %r" % text)
+    return int(text)
+
+
+def _selected(ledger, args):
+    """The records the filters let through, oldest first; with --last only the last N
+    (a bounded queue: a big ledger never sits in memory)."""
+    import collections
+
+    types = {name for names in args.type or () for name in names}
+    records = (r for r in ledger.records(device=args.device)
+               if (not types or r["type"] in types)
+               and (args.since is None or r["time"] >= args.since)
+               and (args.until is None or r["time"] <= args.until))
+    if args.last:
+        return iter(collections.deque(records, maxlen=args.last))
+    return records
 
 
 def _print_log(ledger, args):
     from protocol.record_names import TYPES
 
-    records = ledger.records(device=args.device)
+    held = sorted({log[0] for log in ledger.devices()})
+    if args.device is not None and args.device not in held:
+        raise CommandError("no device %s in the ledger (it has: %s)" % (args.device, ", ".join(held) or "none"))
+    records = _selected(ledger, args)
     if args.json:
         # One JSON array, written record by record: a big ledger never sits in memory.
         sep = "["
@@ -124,23 +218,27 @@ def _print_log(ledger, args):
         print("[]" if sep == "[" else "\n]")
         return
     logs = [log for log in ledger.devices() if args.device in (None, log[0])]
-    if not logs:
-        print("no records%s in %s" % (" of device %s" % args.device if args.device else "", args.ledger))
-        return
     # Widths from the per-log summary, so rows print as they are read.
     widths = (
-        max(len("device"), *(len(log[0]) for log in logs)),
-        max(len("epoch"), *(len(str(log[1])) for log in logs)),
-        max(len("seq"), *(len(str(log[4])) for log in logs)),
+        max(len("device"), *(len(log[0]) for log in logs)) if logs else len("device"),
+        max(len("epoch"), *(len(str(log[1])) for log in logs)) if logs else len("epoch"),
+        max(len("seq"), *(len(str(log[4])) for log in logs)) if logs else len("seq"),
         len("2026-12-01T00:00:00Z"),
         max(len(name) for name, _names in TYPES.values()),
     )
     row = "%-*s  %*s  %*s  %-*s  %-*s  %s"
-    print(row % (widths[0], "device", widths[1], "epoch", widths[2], "seq", widths[3], "time",
-                 widths[4], "type", "fields"))
+    printed = 0
     for r in records:
+        if not printed:
+            print(row % (widths[0], "device", widths[1], "epoch", widths[2], "seq", widths[3], "time",
+                         widths[4], "type", "fields"))
+        printed += 1
         print((row % (widths[0], r["device"], widths[1], r["epoch"], widths[2], r["seq"], widths[3], r["time"],
                       widths[4], r["type"], _field_summary(r["fields"]))).rstrip())
+    if not printed:
+        filtered = args.type or args.since or args.until
+        print("no records%s%s in %s" % (" of device %s" % args.device if args.device else "",
+                                        " match the filters" if filtered else "", args.ledger))
 
 
 def _damaged_hint(error):
@@ -168,11 +266,19 @@ def _log_parser(sub):
     p = sub.add_parser(
         "log",
         help="list the records in a ledger, oldest first per device",
-        epilog="example: edgemeter log --ledger field.sqlite --device em-0123abcd --json",
+        epilog="examples: edgemeter log --ledger field.sqlite --device em-0123abcd --json\n"
+        "          edgemeter log --ledger field.sqlite --type reminder_sent,reminder_delivered --since 2026-12-01 --last 20",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--ledger", required=True, help="SQLite ledger file written by edgemeter pull")
-    p.add_argument("--device", help="only this device id")
-    p.add_argument("--json", action="store_true", help="print one JSON array of records")
+    p.add_argument("--device", help="only this device id (exit 1, listing the ledger's devices, if it holds none such)")
+    p.add_argument("--type", action="append", type=_record_type, metavar="TYPE[,TYPE]",
+                   help="only records of these types (boot, usage, reminder_sent ...); repeat or separate with commas")
+    p.add_argument("--since", type=_moment, metavar="WHEN",
+                   help="only records from then on: 2026-12-01 or 2026-12-01T08:00 (UTC, or with +08:00)")
+    p.add_argument("--until", type=_until, metavar="WHEN", help="only records up to then (a bare date: to its end)")
+    p.add_argument("--last", type=_count, metavar="N", help="only the last N records (after the other filters)")
+    p.add_argument("--json", action="store_true", help="print one JSON array of records (raw numbers: bytes, fen)")
     return p
 
 
