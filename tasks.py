@@ -110,12 +110,16 @@ def relay(chunks, out):
     out.flush()
 
 
+BUSY_RETRIES = 5
+
+
 def run(argv, stdout=None, tail=None, note=""):
     """Show `argv` as a pasteable `$ ...` line (with `> FILE` when its output goes to the
     file `stdout`, `| tail -n N` with `tail`), run it, and print its output (stderr too,
-    in order) as text. A command that fails ends the demo with its exit status."""
-    import collections
-    import subprocess
+    in order) as text. Refused because a command of the user's holds the board's port
+    for a moment ("port busy"), it is tried again; a command that fails otherwise ends
+    the demo with its exit status."""
+    import time
 
     line = "$ " + command_line(argv)
     if stdout is not None:
@@ -123,17 +127,39 @@ def run(argv, stdout=None, tail=None, note=""):
     if tail:
         line += " | tail -n %d" % tail
     print("\n" + line + ("   # " + note if note else ""), flush=True)
+    for attempt in range(BUSY_RETRIES + 1):
+        status, said = _run_once(argv, stdout, tail)
+        if not (status and "port busy" in said and attempt < BUSY_RETRIES):
+            break
+        print("(the port is busy: a command of yours on it? trying again)", flush=True)
+        time.sleep(1)
+    if status:
+        raise Exit("demo: this command failed (exit %d): %s" % (status, line[2:]), code=status)
+
+
+def _run_once(argv, stdout, tail):
+    """Run `argv` once, printing its output as it comes (with `tail`, its last lines when
+    it ends); returns its exit status and the start of what it said."""
+    import collections
+    import subprocess
+
     process = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=stdout or subprocess.PIPE,
                                stderr=subprocess.PIPE if stdout else subprocess.STDOUT)
     stream = process.stderr if stdout else process.stdout
+    said = bytearray()
+
+    def chunks():
+        for chunk in iter(lambda: stream.read1(4096), b""):
+            said.extend(chunk[:max(0, 4096 - len(said))])
+            yield chunk
+
     with stream:
         if tail:
-            last = collections.deque(stream.read().decode("utf-8", "replace").splitlines(), maxlen=tail)
+            last = collections.deque(b"".join(chunks()).decode("utf-8", "replace").splitlines(), maxlen=tail)
             relay([("\n".join(last) + "\n").encode("utf-8")] if last else [], sys.stdout)
         else:
-            relay(iter(lambda: stream.read1(4096), b""), sys.stdout)
-    if process.wait():
-        raise Exit("demo: this command failed (exit %d): %s" % (process.returncode, line[2:]), code=process.returncode)
+            relay(chunks(), sys.stdout)
+    return process.wait(), bytes(said).decode("utf-8", "replace")
 
 
 def _start_board(state, *options):
@@ -154,15 +180,12 @@ def _power_cut(board):
     board.power_cut()
 
 
-def _demo_billing(c):
+def _demo_billing():
     """Meter November's last days, bill them with planted errors, reconcile: a double refund."""
     import json
-    import shutil
     import time
 
-    state = os.path.join(ROOT, "build", "demo-billing")
-    shutil.rmtree(state, ignore_errors=True)
-    os.makedirs(state)
+    state = _fresh_state("demo-billing")
     scenario = os.path.join(ROOT, "build", "demo-billing-scenario.json")
     with open(scenario, "w") as f:
         json.dump(DEMO_BILLING_SCENARIO, f)
@@ -199,12 +222,38 @@ def _network_time(state):
         return ""
 
 
+def _fresh_state(name):
+    """build/NAME emptied for a new board, unless an emulator (another demo's) runs on it."""
+    import shutil
+
+    from host_tools.emulator.state_folder import StateInUse, StateLock
+
+    state = os.path.join(ROOT, "build", name)
+    try:
+        StateLock(state, shown(state)).acquire().release()
+    except StateInUse as exc:
+        raise Exit("demo: %s: is another demo running?" % exc) from None
+    shutil.rmtree(state, ignore_errors=True)
+    os.makedirs(state)
+    return state
+
+
 @task
 def demo(c):
     """Boot the emulated board, let it meter until the reminders come, then query it
     from the host as a technician would; then bill a month with errors and reconcile."""
+    from host_tools.device import DeviceError
+
+    try:
+        _demo_metering()
+        _demo_billing()
+    except (DeviceError, RuntimeError, TimeoutError, OSError) as exc:
+        raise Exit("demo: %s" % exc) from None
+
+
+def _demo_metering():
+    """The board meters until the 10 / 5 / 0 MB reminders; the host queries it, cuts its power, pulls."""
     import json
-    import shutil
     import time
 
     # The demo boards' keys go in build/, not in the technician's own key file; the
@@ -213,9 +262,7 @@ def demo(c):
         os.environ["EDGEMETER_KEYS"] = os.path.join(ROOT, "build", "demo-keys.json")
         print("$ export EDGEMETER_KEYS=%s   # the demo boards' keys: paste this first to run the commands below yourself"
               % command_line([os.environ["EDGEMETER_KEYS"]]), flush=True)
-    state = os.path.join(ROOT, "build", "demo-board")
-    shutil.rmtree(state, ignore_errors=True)  # a fresh board each time
-    os.makedirs(state)
+    state = _fresh_state("demo-board")  # a fresh board each time
     scenario = os.path.join(ROOT, "build", "demo-scenario.json")
     with open(scenario, "w") as f:
         json.dump(DEMO_SCENARIO, f)
@@ -245,7 +292,6 @@ def demo(c):
         print("\n$ cat %s   # the firmware's console\n%s" % (shown(board.console_path), board.console().rstrip()))
     finally:
         board.stop()
-    _demo_billing(c)
 
 
 UNSIGNED = ("(\"unsigned\": records the board wrote before it was given its key, here in its first seconds;"

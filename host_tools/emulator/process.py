@@ -47,14 +47,21 @@ class EmulatorProcess:
         from smp import packet
         from smpclient.requests.os_management import EchoWrite
 
-        from host_tools.device import open_port
+        from host_tools.device import DeviceError, open_port
 
         self.pid(timeout)
         ping = b"".join(packet.encode(EchoWrite(d="ready?").BYTES))
-        conn = open_port(self.port)
+        deadline = time.monotonic() + timeout
+        while True:  # a command of the user's may hold the port for a moment (exclusive: "port busy")
+            try:
+                conn = open_port(self.port)
+                break
+            except DeviceError:
+                if time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.1)
         conn.timeout = 0.3
         try:
-            deadline = time.monotonic() + timeout
             while time.monotonic() < deadline:
                 conn.write(ping)
                 if conn.read_until(b"\n").startswith(b"\x06\x09"):

@@ -71,5 +71,17 @@ def test_commands_are_shown_as_they_can_be_pasted():
     assert tasks.command_line([edgemeter, "reconcile", "--bill", bill, "--text", "剩余 {mb}MB", "--port", "/dev/pts/3"]) == (
         ".venv/bin/edgemeter reconcile --bill build/demo-billing/bill-2026-11.csv --text '剩余 {mb}MB' --port /dev/pts/3")
     assert tasks.shown("/tmp/x.csv") == "/tmp/x.csv" and tasks.shown("info") == "info"
-    demo = inspect.getsource(tasks.demo) + inspect.getsource(tasks._demo_billing)
+    demo = "".join(inspect.getsource(part) for part in (tasks.demo, tasks._demo_metering, tasks._demo_billing))
     assert "…" not in demo and "c.run" not in demo  # no elided command, nothing decoded chunk by chunk
+
+
+def test_a_port_busy_for_a_moment_is_tried_again(tmp_path, capsys, monkeypatch):
+    # The user pasted a command of their own on the board's port just then: the demo waits and goes on.
+    monkeypatch.setattr("time.sleep", lambda seconds: None)
+    marker = tmp_path / "tried"
+    busy_once = ("import os, sys\nif not os.path.exists(%r):\n    open(%r, 'w').close()\n"
+                 "    sys.exit('edgemeter: cannot open /dev/pts/3: port busy: another program has it open')\n"
+                 "print('剩余10MB')\n") % (str(marker), str(marker))
+    tasks.run([sys.executable, "-c", busy_once])
+    out = capsys.readouterr().out
+    assert "port busy" in out and "trying again" in out and out.endswith("剩余10MB\n"), out
