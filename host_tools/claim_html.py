@@ -21,15 +21,23 @@ integer arithmetic, never through a float.
 import html
 import json
 
+from host_tools.claim import bill_names, shown_line
+
 # The two bar colours, also used by the screenshot test to find the painted chart.
 DEVICE_COLOUR = "#2f6db5"
 BILLED_COLOUR = "#e0822d"
 
 ACCOUNT_TEXT = {"prepaid": "prepaid 预付费", "postpaid": "postpaid 后付费"}
 
+# Simplified Chinese faces, one per system: Linux (Noto, Source Han, WenQuanYi), macOS
+# (PingFang, Hiragino), Windows (Microsoft YaHei, SimHei). Without one, the Chinese of the
+# claim shows as empty boxes.
+FONT_STACK_CJK = ('"Noto Sans CJK SC", "Noto Sans SC", "Source Han Sans SC", "PingFang SC", "Hiragino Sans GB", '
+                  '"Microsoft YaHei", "SimHei", "WenQuanYi Micro Hei"')
+
 _CSS = """
 * { box-sizing: border-box; }
-body { font: 14px/1.45 system-ui, "Noto Sans CJK SC", "Microsoft YaHei", sans-serif;
+body { font: 14px/1.45 system-ui, -apple-system, "Segoe UI", Roboto, FONT_STACK_CJK, sans-serif;
        color: #222; margin: 0 auto; padding: 16px 24px; max-width: 1200px; }
 h1 { font-size: 22px; margin: 0 0 6px; }
 h2 { font-size: 17px; margin: 24px 0 8px; border-bottom: 1px solid #ccc; padding-bottom: 3px; }
@@ -58,7 +66,7 @@ tr.excluded td { color: #777; background: #f7f7f7; }
 .evidence { font-size: 12px; }
 .kv th { width: 30%; font-weight: normal; font-family: monospace; }
 pre#claim-text { white-space: pre-wrap; border: 1px solid #ccc; padding: 10px; background: #fafafa;
-                 font: 13px/1.5 ui-monospace, "Noto Sans Mono CJK SC", monospace; }
+                 font: 13px/1.5 ui-monospace, "Noto Sans Mono CJK SC", Menlo, Consolas, FONT_STACK_CJK, monospace; }
 .deadline { font-weight: 700; }
 @page { size: A4; margin: 14mm; }
 @media print {
@@ -130,7 +138,7 @@ _CHART_JS = """
     if (d.device_bytes === null) {
       var gap = add("rect", {"class": "gap", "data-day": d.day, x: x, y: TOP, width: slot,
                              height: plotHeight, fill: "url(#hatch)"});
-      tooltip(gap, d.day + ": device not metering, billed " + billedMb.toFixed(1) + " MB");
+      tooltip(gap, d.day + ": not covered by the device, billed " + billedMb.toFixed(1) + " MB");
     } else {
       var deviceMb = megabytes(d.device_bytes);
       var device = add("rect", {"class": "bar device", "data-day": d.day, x: x + slot * 0.1,
@@ -151,7 +159,7 @@ _CHART_JS = """
 
   [["swatch device", null, "device metered 设备计量"],
    ["swatch billed", null, "billed 账单计费"],
-   ["swatch", "url(#hatch)", "device not metering 设备未计量"]].forEach(function (entry, i) {
+   ["swatch", "url(#hatch)", "not covered by the device 设备未覆盖"]].forEach(function (entry, i) {
     var legendX = LEFT + i * 220;
     var swatch = add("rect", {"class": entry[0], x: legendX, y: 10, width: 14, height: 14});
     if (entry[1]) swatch.setAttribute("fill", entry[1]);
@@ -186,8 +194,9 @@ def _key_values(mapping):
     return '<table class="kv"><tbody>%s</tbody></table>' % rows
 
 
-def _evidence(evidence):
-    parts = ["bill lines: " + _esc(", ".join(evidence["bill_lines"]))] if evidence["bill_lines"] else []
+def _evidence(evidence, names):
+    lines = [shown_line(where, names) for where in evidence["bill_lines"]]
+    parts = ["bill lines: " + _esc(", ".join(lines))] if lines else []
     if evidence["more_bill_lines"]:
         parts.append("+%d more lines" % evidence["more_bill_lines"])
     if evidence["ledger_seqs"]:
@@ -195,7 +204,7 @@ def _evidence(evidence):
     return '<div class="evidence">%s</div>' % "<br>".join(parts)
 
 
-def _finding_row(finding):
+def _finding_row(finding, names):
     excluded = finding["excluded"] is not None
     payment = _esc(finding["payment"]) if finding["payment"] else "—"
     if finding["cash_max_fen"]:
@@ -213,7 +222,7 @@ def _finding_row(finding):
         _money(finding["overcharged_fen"]),
         _money(finding["refund_fen"]),
         payment,
-        _evidence(finding["evidence"]),
+        _evidence(finding["evidence"], names),
     )
 
 
@@ -230,7 +239,8 @@ def render(report):
     claim = report["claim"]
     months = ", ".join(report["months"])
     title = "Billing-error claim 计费差错申诉 — %s, %s" % (report["device"], months)
-    finding_rows = "".join(_finding_row(finding) for finding in findings) or (
+    names = bill_names(report["bills"])  # file names: never the technician's absolute paths
+    finding_rows = "".join(_finding_row(finding, names) for finding in findings) or (
         '<tr><td colspan="9">no findings 未发现差错</td></tr>')
     return """<!DOCTYPE html>
 <html lang="zh-CN">
@@ -312,11 +322,11 @@ def render(report):
         title=_esc(title),
         device_colour=DEVICE_COLOUR,
         billed_colour=BILLED_COLOUR,
-        css=_CSS,
+        css=_CSS.replace("FONT_STACK_CJK", FONT_STACK_CJK),
         device=_esc(report["device"]),
         account=_esc(ACCOUNT_TEXT.get(report["account"], report["account"])),
         months=_esc(months),
-        bills=_esc(", ".join(report["bills"])),
+        bills=_esc(", ".join(names[path] for path in report["bills"])),
         today=_esc(report["today"]),
         total_overcharged=_money(report["total_overcharged_fen"]),
         total_refund=_money(report["total_refund_fen"]),

@@ -293,6 +293,12 @@ def _ledger_device(ledger, wanted):
     return devices[0]
 
 
+def _whole_mb(text):
+    if not text.isdigit():
+        raise argparse.ArgumentTypeError("--plan-quota-mb wants a whole number of MB like 100, got %r" % text)
+    return int(text)
+
+
 def _tolerances(pairs):
     tolerances = {}
     for pair in pairs or ():
@@ -323,6 +329,10 @@ def do_reconcile(args):
                 agreement = json.load(f)
         except (OSError, ValueError) as error:
             raise CommandError("agreement %s: %s" % (args.agreement, error)) from None
+        if not isinstance(agreement, dict):
+            raise CommandError("agreement %s: expected a JSON object of prices and promises" % args.agreement)
+    if args.plan_quota_mb is not None:
+        agreement = dict(agreement or {}, plan_quota_mb=args.plan_quota_mb)
     try:
         with Ledger(args.ledger, readonly=True) as ledger:
             device = _ledger_device(ledger, args.device)
@@ -330,7 +340,8 @@ def do_reconcile(args):
             # Only records whose MAC checks out are evidence (all of them if no key is held).
             trusted = (r for r in ledger.records(device=device) if verdict.trusted(r["epoch"], r["seq"]))
             evidence = DeviceEvidence(trusted)
-        report = reconcile.reconcile(args.bill, evidence, args.account, today, agreement, _tolerances(args.tolerance))
+        report = reconcile.reconcile(args.bill, evidence, args.account, today, agreement, _tolerances(args.tolerance),
+                                     device_named=args.device is not None)
         report["evidence"] = verdict.summary()
     except LedgerDamaged as error:
         raise CommandError(_damaged_hint(error)) from None
@@ -339,6 +350,10 @@ def do_reconcile(args):
     tz = datetime.timezone(datetime.timedelta(minutes=evidence.tz_minutes))
     filed = datetime.datetime.combine(today, datetime.datetime.now(tz).time().replace(microsecond=0), tz)
     claim.add_claim(report, filed, device)
+    for check in report["phone_checks"]:
+        if check["match"] is False:
+            print("edgemeter: note: %s is the bill of %s, not of %s's subscriber (%s): reconciled because --device "
+                  "names it" % (check["bill"], check["phone"], device, " or ".join(check["subscribers"])), file=sys.stderr)
     if args.csv:
         claim.write_csv(report, args.csv)
     if args.html:
@@ -368,6 +383,8 @@ def _reconcile_parser(sub):
     p.add_argument("--device", help="device id, when the ledger holds several")
     p.add_argument("--agreement", help="JSON: agreed tariffs, plan fee, promised discounts (default: the carrier's standard prices)")
     p.add_argument("--today", help="YYYY-MM-DD the claim is made (default today): sets the 5-month bill window")
+    p.add_argument("--plan-quota-mb", type=_whole_mb, metavar="N",
+                   help="the monthly data quota for months the device knew no plan (as plan_quota_mb in the agreement)")
     p.add_argument("--tolerance", action="append", metavar="KEY=N", help="override a tolerance, e.g. data_relative_ppm=500")
     p.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with the claim text")

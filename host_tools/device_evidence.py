@@ -19,6 +19,16 @@ GAP_ALLOWED_S = 3600
 POWER_LOSS = 3  # BOOT reason (protocol/records.py BOOT_REASONS)
 
 
+def phone_number(text):
+    """A phone number as digits without the country code, for comparing: "+8613800138000",
+    "008613800138000", "86 138-0013-8000" and "13800138000" are all "13800138000"."""
+    digits = "".join(c for c in str(text or "") if c.isdigit())
+    for prefix in ("0086", "86"):
+        if digits.startswith(prefix) and len(digits) - len(prefix) == 11:
+            return digits[len(prefix):]
+    return digits
+
+
 def _seconds(iso):
     return int(datetime.datetime.strptime(iso, "%Y-%m-%dT%H:%M:%SZ").replace(tzinfo=datetime.timezone.utc).timestamp())
 
@@ -32,11 +42,13 @@ class DeviceEvidence:
         self.day_seqs = {}  # day -> [seq, ...] of the USAGE records
         self.day_cuts = {}  # day -> power cuts and modem resets (each may lose up to one checkpoint)
         self.day_sms = {}  # day -> SMS parts the device sent (reminders, answers, queries)
+        self.day_sms_to = {}  # day -> [(seconds, number as phone_number() gives it)], one per part sent
         self.day_gaps = {}  # day -> seconds of the day the device was off
         self.cut_seqs = {}  # day -> seq of BOOT / MODEM_RESET records
         self.first_s = self.last_s = None
         self.quota = {}  # "YYYY-MM" -> (quota bytes of that cycle, seq), from the cycle's rollover
-        self.plan_quota = None  # (bytes, seq): the plan as last configured
+        self.plans = []  # (seconds, quota bytes, seq) of every plan configured, in record order
+        self.subscribers = []  # (seconds, old, new) of every change of the subscriber's number
         self.services = {}  # service -> {"ordered", "confirmed", "price", "charge_notice", "cancelled": (seconds, seq)}
         self.listings = []  # (seconds, seq, {service names}) of 10086's answers to "0000"
         self.records = 0
@@ -68,13 +80,17 @@ class DeviceEvidence:
             plan = fields.get("new") or {}
             self.tz_minutes = plan.get("tz", self.tz_minutes)
             if plan.get("quota") is not None:
-                self.plan_quota = (plan["quota"], seq)
+                self.plans.append((seconds, plan["quota"], seq))
+        elif kind == "config_changed" and fields.get("key") == "subscriber":
+            self.subscribers.append((seconds, fields.get("old"), fields.get("new")))
         elif kind == "cycle_rollover":
             # The cycle that just ended: its month is the local month of the day before.
             self.quota[self.day(seconds - 1)[:7]] = (fields["quota_bytes"], seq)
         elif kind == "reminder_sent":  # every SMS the device sends, one record a try
             parts = fields.get("message_ref")
-            self.day_sms[day] = self.day_sms.get(day, 0) + (len(parts) if isinstance(parts, list) else 1)
+            count = len(parts) if isinstance(parts, list) else 1
+            self.day_sms[day] = self.day_sms.get(day, 0) + count
+            self.day_sms_to.setdefault(day, []).extend([(seconds, phone_number(fields.get("to")))] * count)
         elif kind == "sms_received":
             self._service_event(fields, seconds, seq)
 
@@ -122,6 +138,41 @@ class DeviceEvidence:
                 return at, seq
         return None
 
+    def month_bounds(self, month):
+        """(start, end) in seconds of a local calendar month "YYYY-MM" of the plan's time zone."""
+        year, mon = int(month[:4]), int(month[5:7])
+        after = (year + mon // 12, mon % 12 + 1)
+        starts = [int(datetime.datetime(y, m, 1, tzinfo=datetime.timezone.utc).timestamp()) - self.tz_minutes * 60
+                  for y, m in ((year, mon), after)]
+        return starts[0], starts[1]
+
     def month_quota(self, month):
-        """(bytes, seq) of the plan quota for a calendar month, or None if the device never knew one."""
-        return self.quota.get(month) or self.plan_quota
+        """(bytes, seq) of the plan quota for a calendar month: the quota of the cycle that
+        ended with it, else the plan last configured before the month ended; None if the
+        device knew no plan then. A plan configured later never answers for an earlier month."""
+        if month in self.quota:
+            return self.quota[month]
+        end = self.month_bounds(month)[1]
+        known = [(quota, seq) for at, quota, seq in self.plans if at < end]
+        return known[-1] if known else None
+
+    def first_plan_day(self):
+        """The local day the device was first given a plan, or None."""
+        return self.day(self.plans[0][0]) if self.plans else None
+
+    def subscriber_numbers(self, month):
+        """The subscriber numbers (as phone_number() gives them) the device had in a month: the
+        one in force at its start and each set during it; if none was set by its end, the
+        first one set later. An empty set when the ledger records none."""
+        start, end = self.month_bounds(month)
+        numbers = set()
+        before = [new for at, _old, new in self.subscribers if at <= start]
+        if before:
+            numbers.add(before[-1])
+        later = [(at, old, new) for at, old, new in self.subscribers if at > start]
+        if not before and later and later[0][1]:
+            numbers.add(later[0][1])  # the number the first change replaced was in force then
+        numbers.update(new for at, _old, new in later if at < end)
+        if not numbers and later:
+            numbers.add(later[0][2])
+        return {phone_number(n) for n in numbers if n}

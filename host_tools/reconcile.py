@@ -29,22 +29,30 @@ keep their first EVIDENCE_LINES bill lines.
 import datetime
 
 from host_tools.bill import KB, BillError, read_bill
+from host_tools.device_evidence import phone_number
 from protocol import money
 
 MB = KB * KB
 EVIDENCE_LINES = 20
+SMS_ROWS_KEPT = 1000  # a day's SMS rows kept to name the ones the device did not send
 
 CATEGORIES = {
     "metering_error": "Metering error (计费误差: data volume, SMS count)",
     "tariff_not_as_agreed": "Charged other than the agreed tariff (未按约定资费收费)",
     "discount_not_applied": "Promised discount not applied (承诺优惠未兑现)",
     "never_happened": "Usage or service that never happened or was never ordered (未使用/未订购)",
+    # Not one of the four: a day the device did not watch, where its records say nothing
+    # either way. Always excluded (subscriber_own_doing); never claimed.
+    "not_covered": "Not covered by the device: no evidence either way (设备未覆盖)",
 }
 EXCLUSIONS = {
     "corrected_before_charging": "Corrected before anything was charged",
-    "subscriber_own_doing": "The subscriber's own doing (the device did not watch the line then)",
+    "subscriber_own_doing": "Not covered by the device: it did not watch the line then (off, or the SIM elsewhere: "
+                            "the subscriber's own doing)",
     "interconnect_or_roaming_partner": "An interconnect or roaming partner's charge",
     "force_majeure": "Force majeure",
+    # Counted from when the fee was charged: the bill it is on. Every bill reconcile
+    # accepts is of the last 5 months, so a back-charge (补收) on one is in scope.
     "charged_over_two_years_ago": "Charged more than two years ago",
     "claimed_over_five_months_after_cancelling": "Claimed more than 5 months after the service was cancelled",
     "group_customer_product": "A group-customer product (its contract's rules apply)",
@@ -72,7 +80,7 @@ BILL_MONTHS = 5  # seed-facts §6: itemised bills of the last 5 months, not the 
 
 
 class ReconcileError(ValueError):
-    """Input reconcile refuses (a bill outside the window, a missing plan); one line."""
+    """Input reconcile refuses (a bill outside the window, a missing plan, another line's bill); one line."""
 
 
 def _ceil_div(a, b):
@@ -129,10 +137,11 @@ class Finding:
 
 
 class Reconciliation:
-    def __init__(self, evidence, account, today, agreement=None, tolerances=None):
+    def __init__(self, evidence, account, today, agreement=None, tolerances=None, device_named=False):
         if account not in PAYMENT:
             raise ReconcileError("account must be prepaid or postpaid, got %r" % account)
         self.evidence, self.account, self.today = evidence, account, today
+        self.device_named = device_named  # the technician named the device: another line's bill is reconciled
         self.agreement = dict(DEFAULT_AGREEMENT, **(agreement or {}))
         self.tolerances = dict(DEFAULT_TOLERANCES, **(tolerances or {}))
         unknown = set(self.tolerances) - set(DEFAULT_TOLERANCES)
@@ -145,12 +154,15 @@ class Reconciliation:
         self.window = bill_window(today)
         self.findings = {}
         self.bills = []
+        self.phone_checks = []  # per bill: its 手机号码 against the device's subscriber
         self.months = set()
         # Per month: data used so far (bytes, domestic rows), for the in-plan / out-of-plan split.
         self._month_used = {}
-        # Per day: billed data bytes, data rows, domestic bytes, roaming-only flag, first lines.
+        # Per day: the domestic data rows' billed bytes, their number, their first lines. A
+        # roaming partner's rows are not in it: they are excluded on their own, never checked
+        # against (or claimed from) what the device metered.
         self._days = {}
-        self._sms_days = {}  # day -> [count, charge fen, lines]
+        self._sms_days = {}  # day -> [count, [(seconds, number, fair fen, where) ...] up to SMS_ROWS_KEPT]
         self._service_first = {}  # service -> start of its first charge seen
         self._reversals = {}  # (kind, start, number, item) -> [fen, where] of negative rows
         self._checks = {"data": self._data, "voice": self._voice, "sms": self._sms, "mms": self._sms,
@@ -160,9 +172,11 @@ class Reconciliation:
     # --- reading -----------------------------------------------------------------
 
     def add_bill(self, path):
-        """Read one bill to the end (BillError at its first bad row), then check its month."""
+        """Read one bill to the end (BillError at its first bad row), then check its month
+        and, when it names one (手机号码), its phone number against the device's subscriber."""
         latest = ""
-        for item in read_bill(path):
+        preamble = {}
+        for item in read_bill(path, preamble):
             if item.start > latest:
                 latest = item.start
             self._row(item)
@@ -173,8 +187,21 @@ class Reconciliation:
             raise ReconcileError(
                 "%s is a bill for %s: outside the last %d months the carrier itemises on %s (%s to %s, not the current month)"
                 % (path, latest, BILL_MONTHS, self.today.isoformat(), self.window[0], self.window[-1]))
+        self._check_phone(path, latest, preamble.get("手机号码"))
         self.bills.append(path)
         self.months.add(latest)
+
+    def _check_phone(self, path, month, phone):
+        if not phone:
+            return
+        subscribers = sorted(self.evidence.subscriber_numbers(month))
+        match = phone_number(phone) in subscribers if subscribers else None
+        self.phone_checks.append({"bill": path, "phone": phone, "subscribers": subscribers, "match": match})
+        if match is False and not self.device_named:
+            raise ReconcileError(
+                "%s is the bill of %s, but the device's subscriber in %s was %s: another line's bill? "
+                "Reconcile it against that line's device, or name this device with --device to reconcile it anyway"
+                % (path, phone, month, " or ".join(subscribers)))
 
     def _row(self, item):
         if item.charge_fen < 0:
@@ -199,10 +226,9 @@ class Reconciliation:
         self._overcharged_rows[(row.kind, row.start, row.number, row.item)] = (key, fen, row.where())
 
     def _excluded_by_date(self, day):
-        two_years_ago = self.today.replace(year=self.today.year - 2) if not (self.today.month == 2 and self.today.day == 29) \
-            else self.today.replace(year=self.today.year - 2, day=28)
-        if day < two_years_ago.isoformat():
-            return "charged_over_two_years_ago"
+        """Force majeure on the day of the usage. ("Charged more than two years ago" counts
+        from the bill a fee is on, never from the usage: every bill accepted is of the last
+        5 months, so an old day's back-charge on it is in scope.)"""
         for period in self.agreement.get("force_majeure", ()):
             if period["from"] <= day <= period["to"]:
                 return "force_majeure"
@@ -213,25 +239,31 @@ class Reconciliation:
     def _quota(self, month):
         known = self.evidence.month_quota(month)
         if known is None:
-            if "plan_quota_mb" not in self.agreement:
-                raise ReconcileError("the ledger has no data plan for %s: pull the device, or give plan_quota_mb in the agreement" % month)
-            return int(self.agreement["plan_quota_mb"]) * MB, None
+            if self.agreement.get("plan_quota_mb") is None:
+                first = self.evidence.first_plan_day()
+                raise ReconcileError(
+                    "the ledger has no data plan for %s%s: pull the device, or give the month's quota with "
+                    "--plan-quota-mb N (plan_quota_mb in the agreement)"
+                    % (month, " (the device's first plan dates from %s)" % first if first else ""))
+            try:
+                return int(self.agreement["plan_quota_mb"]) * MB, None
+            except (TypeError, ValueError):
+                raise ReconcileError("agreement plan_quota_mb: expected a whole number of MB, got %r"
+                                     % self.agreement["plan_quota_mb"]) from None
         return known
 
     def _data(self, row):
         n = row.bytes
-        day = self._days.get(row.start[:10])
-        if day is None:
-            day = self._days[row.start[:10]] = [0, 0, 0, True, []]
-        day[0] += n
-        day[1] += 1
-        day[3] = day[3] and row.roaming
-        if len(day[4]) < EVIDENCE_LINES:
-            day[4].append(row.where())
         if row.roaming:
             expected, in_plan = 0, 0  # a partner's tariff: not the agreed domestic one
         else:
-            day[2] += n
+            day = self._days.get(row.start[:10])
+            if day is None:
+                day = self._days[row.start[:10]] = [0, 0, []]
+            day[0] += n
+            day[1] += 1
+            if len(day[2]) < EVIDENCE_LINES:
+                day[2].append(row.where())
             month = row.start[:7]
             used = self._month_used.get(month)
             if used is None:  # [bytes so far, fen charged, quota]
@@ -260,13 +292,14 @@ class Reconciliation:
                               "calls charged above the agreed %s yuan per started minute" % money.yuan(self.fen_per_minute))
 
     def _sms(self, row):
-        day = self._sms_days.setdefault(row.day, [0, 0, []])
-        day[0] += 1
-        day[1] += row.charge_fen
-        if len(day[2]) < EVIDENCE_LINES:
-            day[2].append(row.where())
         free = row.number in self.agreement["free_numbers"]
         expected = 0 if free else self.sms_fen[row.kind]
+        day = self._sms_days.setdefault(row.day, [0, []])
+        day[0] += 1
+        if len(day[1]) < SMS_ROWS_KEPT:
+            # What a metering finding may claim of it: the charge a tariff finding leaves.
+            day[1].append((self._local_seconds(row.start), phone_number(row.number), min(row.charge_fen, expected),
+                           row.where()))
         if row.charge_fen > expected:
             self._row_finding(row, "tariff_not_as_agreed", row.charge_fen - expected, row.kind,
                               "messages to %s are free" % row.number if free else
@@ -359,7 +392,7 @@ class Reconciliation:
             by_month.setdefault(day[:7], []).append(day)
         for month, days in by_month.items():
             quota, _seq = self._quota(month)
-            volumes = [self._days[d][2] for d in days]  # domestic bytes: what the money walk counts
+            volumes = [self._days[d][0] for d in days]  # domestic bytes: what the money walk counts
             excesses = [(i, self._excess(day)) for i, day in enumerate(days)]
             excesses = [(i, e) for i, e in excesses if e > 0]
             fair = volumes[:]
@@ -385,18 +418,19 @@ class Reconciliation:
         return billed - device - slack
 
     def _volume_finding(self, day, excess, fen):
-        billed, rows, _domestic, roaming_only, lines = self._days[day]
+        billed, rows, lines = self._days[day]
         device = self.evidence.day_bytes.get(day, 0)
         # Nothing but what a checkpoint just after midnight carries over: no usage that day.
         nothing = device <= self.tolerances["data_slack_per_day_kb"] * KB
         category = "never_happened" if nothing else "metering_error"
         excluded = self._excluded_by_date(day)
-        if not self.evidence.covered(day):
-            excluded = excluded or "subscriber_own_doing"
-        if roaming_only:
-            excluded = excluded or "interconnect_or_roaming_partner"
         why = ("billed %s MB on %s; the device metered %s MB, %d power cut(s) or modem reset(s) that day: "
                "%s MB beyond the tolerances" % (_mb(billed), day, _mb(device), self.evidence.day_cuts.get(day, 0), _mb(excess)))
+        if not self.evidence.covered(day):
+            # The device did not watch the line all day: its count says nothing either way.
+            category, excluded = "not_covered", excluded or "subscriber_own_doing"
+            why = ("billed %s MB on %s, a day not covered by the device (it watched the line for part of it at "
+                   "most, and metered %s MB then)" % (_mb(billed), day, _mb(device)))
         finding = self._finding(day[:7], "data " + day, category, excluded, why)
         finding.add(fen, lines, self.evidence.day_seqs.get(day, [])[:EVIDENCE_LINES] + self.evidence.cut_seqs.get(day, []), rows)
 
@@ -409,18 +443,50 @@ class Reconciliation:
             used += v
         return fen
 
+    def _unsent(self, day, rows):
+        """The billed messages of a day the device did not send: each message the device sent
+        (a part a row) is paired with the billed row to the same number nearest in time; the
+        rows left over."""
+        sent = {}
+        for at, number in self.evidence.day_sms_to.get(day, ()):
+            sent.setdefault(number, []).append(at)
+        left = []
+        for number in sorted({row[1] for row in rows}):
+            billed = sorted((row for row in rows if row[1] == number), key=lambda row: row[0])
+            times = sent.get(number, [])
+            pairs = sorted((abs(row[0] - at), i, j) for i, row in enumerate(billed) for j, at in enumerate(times))
+            used_rows, used_sends = set(), set()
+            for _distance, i, j in pairs:
+                if i not in used_rows and j not in used_sends:
+                    used_rows.add(i)
+                    used_sends.add(j)
+            left += [row for i, row in enumerate(billed) if i not in used_rows]
+        return sorted(left, key=lambda row: (row[0], row[3]))
+
     def _sms_counts(self):
         allowed = self.tolerances["sms_count"]
         for day in sorted(self._sms_days):
-            count, charged, lines = self._sms_days[day]
+            count, rows = self._sms_days[day]
             sent = self.evidence.day_sms.get(day, 0)
-            extra = count - sent - allowed
-            if extra <= 0 or charged <= 0:
+            if count - sent - allowed <= 0:
                 continue
-            excluded = self._excluded_by_date(day) or (None if self.evidence.covered(day) else "subscriber_own_doing")
-            why = "%d messages billed on %s; the device, the line's only sender, sent %d" % (count, day, sent)
-            finding = self._finding(day[:7], "SMS " + day, "metering_error", excluded, why)
-            finding.add(min(charged, extra * self.sms_fen["sms"]), lines, rows=count)
+            unsent = self._unsent(day, rows)
+            # Within the tolerance: the cheapest of them are not claimed.
+            claimed = sorted(sorted(unsent, key=lambda row: row[2])[allowed:], key=lambda row: (row[0], row[3]))
+            claimed = [row for row in claimed if row[2] > 0]  # a free one, or one a tariff finding claims whole
+            fen = sum(row[2] for row in claimed)
+            if not claimed or fen <= 0:
+                continue
+            excluded = self._excluded_by_date(day)
+            category = "metering_error"
+            numbers = sorted({row[1] for row in claimed})
+            why = ("%d message(s) billed on %s to %s that the device, the line's only sender, did not send "
+                   "(%d billed that day, %d sent)" % (len(claimed), day, ", ".join(numbers), count, sent))
+            if not self.evidence.covered(day):
+                category, excluded = "not_covered", excluded or "subscriber_own_doing"
+                why = "%d message(s) billed on %s, a day not covered by the device" % (len(claimed), day)
+            finding = self._finding(day[:7], "SMS " + day, category, excluded, why)
+            finding.add(fen, [row[3] for row in claimed], rows=len(claimed))
 
     def report(self):
         """The whole result as plain data (see protocol of `edgemeter reconcile --json`)."""
@@ -454,6 +520,7 @@ class Reconciliation:
             "months": sorted(self.months),
             "window": self.window,
             "bills": self.bills,
+            "phone_checks": self.phone_checks,
             "agreement": self.agreement,
             "tolerances": self.tolerances,
             "findings": findings,
@@ -470,6 +537,7 @@ class Reconciliation:
             while day.strftime("%Y-%m") == month:
                 key = day.isoformat()
                 metered = key in self.evidence.day_bytes or self.evidence.covered(key)
+                # billed_bytes: the domestic rows, checked against the device (not a roaming partner's)
                 daily.append({"day": key, "billed_bytes": self._days.get(key, [0])[0],
                               "device_bytes": self.evidence.day_bytes.get(key, 0) if metered else None})
                 day += datetime.timedelta(days=1)
@@ -480,9 +548,11 @@ def _mb(n):
     return "%.1f" % (n / MB) if abs(n) < 100 * MB else "%d" % (n // MB)
 
 
-def reconcile(bill_paths, evidence, account, today, agreement=None, tolerances=None):
-    """Read every bill, then report. Raises BillError or ReconcileError, having reported nothing."""
-    run = Reconciliation(evidence, account, today, agreement, tolerances)
+def reconcile(bill_paths, evidence, account, today, agreement=None, tolerances=None, device_named=False):
+    """Read every bill, then report. Raises BillError or ReconcileError, having reported nothing.
+    `device_named`: the technician named the device, so a bill whose phone number is not
+    its subscriber's is reconciled (and the mismatch reported in phone_checks)."""
+    run = Reconciliation(evidence, account, today, agreement, tolerances, device_named)
     for path in bill_paths:
         run.add_bill(path)
     return run.report()

@@ -86,3 +86,14 @@ def test_volumes_durations_and_money_in_the_carriers_spellings(tmp_path):
     items = list(read_bill(str(tmp_path / "b.csv")))
     assert [(i.bytes, i.seconds, i.charge_fen) for i in items] == [(1572864, 83, 44), (2 * 1024**3, 60, 1200), (512, 45, -10)]
     assert items[0].start == "2026-11-03 08:30:00"
+
+
+def test_the_carriers_export_gives_its_phone_number(tmp_path):
+    preamble = {}
+    items = list(read_bill(str(EXAMPLES / "carrier-export-2026-11.csv"), preamble))
+    assert items and preamble["手机号码"] == "13800138000" and preamble["账期"] == "2026年11月"
+    (tmp_path / "b.csv").write_text("手机号码：,+86 138 0013 8001\n上网详单\n起始时间,通信地点,上网方式,总流量,套餐优惠,通信费\n"
+                                    "2026-11-03 08:30:00,广州,4G网络,1KB,0.00,0.00\n", encoding="utf-8")
+    preamble = {}
+    list(read_bill(str(tmp_path / "b.csv"), preamble))
+    assert preamble == {"手机号码": "+86 138 0013 8001"}

@@ -2,7 +2,10 @@
 
 The chart is drawn by the page's own JavaScript, so only a browser shows whether
 it works: Chromium dumps the DOM after the scripts ran (the bars must be there)
-and takes a screenshot (the bars must be painted, in their two colours). The
+and takes a screenshot (the bars must be painted, in their two colours). Its
+Chinese must be drawn in a Chinese face, not empty boxes: the page names a CJK
+font stack, and Chromium draws the heading's characters in the page's own font
+(Debian's fonts-noto-cjk must be installed: .ci/run and dev.py install it). The
 report is built by hand: two months, 40 days of which 3 unmetered, four findings
 of which one excluded and carrying a <script> in its bill item.
 """
@@ -141,6 +144,21 @@ class Dom(HTMLParser):
         return [e for e in self.elements if e["attrs"].get("class") == class_attribute]
 
 
+CJK_PACKAGE = "fonts-noto-cjk"
+
+
+def cjk_fonts():
+    """The Chinese font families fontconfig knows here; the test fails, saying what to install, if none."""
+    families = ""
+    if shutil.which("fc-list"):
+        families = subprocess.run(["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True).stdout
+    if not families.strip():
+        pytest.fail("no Chinese (CJK) font on this machine: the claim's Chinese would render as empty boxes; install "
+                    "Debian's %s (apt-get install %s; .ci/run and python3 dev.py test do when run as root)"
+                    % (CJK_PACKAGE, CJK_PACKAGE), pytrace=False)
+    return families
+
+
 def chromium():
     path = shutil.which("chromium") or shutil.which("/usr/bin/chromium")
     if path is None:
@@ -175,6 +193,44 @@ def _browse_once():
             return None, "chromium gave no answer in %d s: did a script in the page block it (alert)?" % exc.timeout
         with open(png_path, "rb") as f:
             return (dom, f.read()), None
+
+
+# Draws each character of the heading's Chinese in the heading's own font on a canvas and
+# writes what it drew into #glyph-probe: a fingerprint and the ink of each, and the same of
+# a code point no font has (what a missing glyph looks like here).
+GLYPH_PROBE = """<pre id="glyph-probe"></pre><script>
+(function () {
+  var heading = document.querySelector("h1");
+  var style = getComputedStyle(heading);
+  var chars = Array.from(heading.textContent.replace(/[\\x00-\\x7f]/g, ""));
+  var canvas = document.createElement("canvas");
+  canvas.width = canvas.height = 64;
+  var ctx = canvas.getContext("2d");
+  function draw(c) {
+    ctx.fillStyle = "#fff"; ctx.fillRect(0, 0, 64, 64);
+    ctx.fillStyle = "#000"; ctx.font = "48px " + style.fontFamily; ctx.textBaseline = "top";
+    ctx.fillText(c, 4, 4);
+    var data = ctx.getImageData(0, 0, 64, 64).data, ink = 0, print = 0;
+    for (var i = 0; i < data.length; i += 4) {
+      var dark = 255 - data[i];
+      ink += dark > 127 ? 1 : 0;
+      print = (print * 31 + dark) % 1000000007;
+    }
+    return {"char": c, "ink": ink, "print": print};
+  }
+  document.getElementById("glyph-probe").textContent = JSON.stringify({
+    "font_family": style.fontFamily, "glyphs": chars.map(draw), "missing": draw("\\u0378")});
+})();
+</script>"""
+
+
+@functools.cache
+def _glyphs_once():
+    with tempfile.TemporaryDirectory(prefix="claim-html-glyphs-") as workdir:
+        page_path = os.path.join(workdir, "claim.html")
+        with open(page_path, "w", encoding="utf-8") as f:
+            f.write(claim_html.render(REPORT).replace("</body>", GLYPH_PROBE + "</body>"))
+        return run_chromium(page_path, "--dump-dom")
 
 
 def browsed():
@@ -300,3 +356,38 @@ def test_script_in_a_bill_item_is_shown_as_text_not_run():
     dom = Dom(browsed()[0])
     assert any(e["tag"] == "td" and e["text"].startswith(SCRIPT_ITEM) for e in dom.elements)
     assert not [e for e in dom.elements if e["tag"] == "script" and "alert(1)" in e["text"]]
+
+
+def _font_families(page):
+    import re
+
+    body = re.search(r"body \{ font: [^;]*?/[0-9.]+ ([^;]+);", page).group(1)
+    return [name.strip().strip('"') for name in body.split(",")]
+
+
+def test_page_names_a_cjk_font_stack():
+    families = _font_families(claim_html.render(REPORT))
+    for face in ("Noto Sans CJK SC", "PingFang SC", "Microsoft YaHei"):
+        assert face in families, families
+    assert families[-1] == "sans-serif"
+
+
+def test_the_chinese_is_drawn_in_a_chinese_face_not_empty_boxes():
+    cjk_fonts()
+    probe = json.loads(Dom(_glyphs_once()).by_id("glyph-probe")["text"])
+    glyphs, missing = probe["glyphs"], probe["missing"]
+    assert "".join(g["char"] for g in glyphs) == "计费差错核对"
+    for glyph in glyphs:
+        assert glyph["ink"] > 100, "%s drew %d dark pixels: no Chinese face in %s" % (glyph["char"], glyph["ink"], probe["font_family"])
+        assert glyph["print"] != missing["print"], "%s is drawn as a missing glyph (a box)" % glyph["char"]
+    assert len({g["print"] for g in glyphs}) == len(glyphs), "the characters all look alike: boxes, not glyphs"
+
+
+def test_the_page_shows_bill_file_names_never_the_technicians_paths():
+    folder = "/home/technician/jobs/zhang-san"
+    finding = dict(REPORT["findings"][0], evidence=dict(REPORT["findings"][0]["evidence"],
+                                                        bill_lines=[folder + "/bill-2026-11.csv:12"]))
+    report = dict(REPORT, bills=[folder + "/bill-2026-10.csv", folder + "/bill-2026-11.csv"], findings=[finding])
+    page = claim_html.render(report)
+    assert "/home/" not in page
+    assert "bill-2026-10.csv, bill-2026-11.csv" in page and "bill lines: bill-2026-11.csv:12" in page

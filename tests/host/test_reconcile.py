@@ -112,14 +112,31 @@ def test_data_billed_on_a_day_the_device_metered_nothing_never_happened(tmp_path
     assert (finding["category"], finding["item"], finding["overcharged_fen"]) == ("never_happened", "data 2026-11-22", 290)
 
 
-def test_sms_the_device_never_sent(tmp_path):
+def _utc(local):
+    return local.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def test_sms_the_device_never_sent_are_named_and_claimed_once(tmp_path):
     bill = BillRows()
     for i in range(3):
-        bill.add("sms", "2026-11-12 10:0%d:00" % i, 10, number="13900000000")
-    bill.add("sms", "2026-11-12 11:00:00", 10, number="10086")  # to 10086: free
-    report = _run(tmp_path, bill)
-    got = {(f["item"], f["category"]): f["overcharged_fen"] for f in report["findings"]}
-    assert got == {("SMS 2026-11-12", "metering_error"): 40, ("sms", "tariff_not_as_agreed"): 10}
+        bill.add("sms", "2026-11-12 10:0%d:00" % i, 10, number="13900000000")  # bill lines 32, 33, 34
+    bill.add("sms", "2026-11-12 11:00:00", 10, number="10086")  # to 10086: free (line 35)
+    recs = records()
+    # The device sent one of them, the one of 10:01 (its clock 20 s off the carrier's).
+    sent = datetime.datetime(2026, 11, 12, 10, 1, 20, tzinfo=TZ)
+    recs.insert(-2, {"type": "reminder_sent", "seq": 0, "time": _utc(sent),
+                     "fields": {"kind": 0, "to": "+8613900000000", "message_ref": [5], "text": "还剩10MB"}})
+    report = reconcile([bill.write(tmp_path / "bill-2026-11.csv")], DeviceEvidence(recs), "prepaid", TODAY, AGREEMENT)
+    got = {(f["item"], f["category"]): f for f in report["findings"]}
+    assert set(got) == {("SMS 2026-11-12", "metering_error"), ("sms", "tariff_not_as_agreed")}
+    sms = got["SMS 2026-11-12", "metering_error"]
+    where = str(tmp_path / "bill-2026-11.csv") + ":%d"
+    # The messages the device did not send, not every message of the day; the 10086 one it
+    # did not send either, but its charge is all the tariff finding's already.
+    assert sms["evidence"]["bill_lines"] == [where % 32, where % 34] and sms["rows"] == 2
+    assert sms["overcharged_fen"] == 20 and "13900000000" in sms["explanation"]
+    assert got["sms", "tariff_not_as_agreed"]["overcharged_fen"] == 10
+    assert report["total_overcharged_fen"] == 30
 
 
 @pytest.mark.parametrize("plant, excluded", [
@@ -127,7 +144,6 @@ def test_sms_the_device_never_sent(tmp_path):
     ("device_off", "subscriber_own_doing"),
     ("roaming", "interconnect_or_roaming_partner"),
     ("typhoon", "force_majeure"),
-    ("old_backcharge", "charged_over_two_years_ago"),
     ("late_claim", "claimed_over_five_months_after_cancelling"),
     ("group", "group_customer_product"),
 ])
@@ -147,8 +163,6 @@ def test_each_exclusion_is_reported_and_refunds_nothing(tmp_path, plant, exclude
         device["daily"] = {"2026-11-18": DAILY + MB}
     elif plant == "typhoon":
         bill.rows[24][10] = "5.00"
-    elif plant == "old_backcharge":
-        bill.add("voice", "2024-10-01 10:00:00", 500, number="13900000000", seconds=60)
     elif plant in ("late_claim", "group"):
         name = "集团彩铃" if plant == "group" else "手机报"
         at = datetime.datetime(2026, 5, 1, 9, tzinfo=TZ)
@@ -163,6 +177,82 @@ def test_each_exclusion_is_reported_and_refunds_nothing(tmp_path, plant, exclude
     finding = report["findings"][0]
     assert finding["overcharged_fen"] > 0 and finding["refund_fen"] == 0 and finding["payment"] is None
     assert report["total_refund_fen"] == 0 and report["total_excluded_fen"] == finding["overcharged_fen"]
+
+
+def test_a_back_charge_on_a_recent_bill_is_in_scope(tmp_path):
+    # Usage of 2024, charged on the November 2026 bill: charged less than two years ago.
+    bill = BillRows()
+    bill.add("voice", "2024-10-01 10:00:00", 500, number="13900000000", seconds=60)
+    finding = _only(_run(tmp_path, bill))
+    assert (finding["item"], finding["category"], finding["excluded"]) == ("voice", "tariff_not_as_agreed", None)
+    assert finding["overcharged_fen"] == 500 - 19 and finding["refund_fen"] == 2 * 481
+
+
+def test_a_roaming_row_is_excluded_on_its_own_and_never_counted_against_the_device(tmp_path):
+    bill = BillRows()
+    bill.data("2026-11-18 20:00:00", 1024, 3000, network="国际漫游", location="香港")  # the device metered none of it
+    report = _run(tmp_path, bill, tolerances=NO_SLACK)
+    finding = _only(report)
+    assert (finding["item"], finding["excluded"], finding["overcharged_fen"]) == ("data", "interconnect_or_roaming_partner", 3000)
+    assert report["total_refund_fen"] == 0
+    assert [d["billed_bytes"] for d in report["daily"] if d["day"] == "2026-11-18"] == [DAILY]
+
+
+def _plan_after_november():
+    """The device was first given its plan on Dec 1, after the November bill's month."""
+    recs = [r for r in records() if r["type"] != "cycle_rollover"]
+    plan = next(r for r in recs if r["type"] == "config_changed")
+    recs.remove(plan)
+    plan["time"] = _utc(datetime.datetime(2026, 12, 1, 9, tzinfo=TZ))
+    recs.insert(-1, plan)
+    return recs
+
+
+def test_a_month_the_device_knew_no_plan_for_is_refused_never_given_a_later_plan(tmp_path):
+    path = BillRows().write(tmp_path / "bill-2026-11.csv")
+    evidence = DeviceEvidence(_plan_after_november())
+    with pytest.raises(ReconcileError, match=r"^the ledger has no data plan for 2026-11 \(the device's first plan dates "
+                                             r"from 2026-12-01\): pull the device, or give the month's quota with "
+                                             r"--plan-quota-mb N \(plan_quota_mb in the agreement\)$"):
+        reconcile([path], evidence, "prepaid", TODAY)
+    report = reconcile([path], evidence, "prepaid", TODAY, {"plan_quota_mb": 100})
+    assert report["findings"] == []
+    # A plan configured during the month answers for it (no rollover pulled yet).
+    recs = [r for r in records() if r["type"] != "cycle_rollover"]
+    assert reconcile([path], DeviceEvidence(recs), "prepaid", TODAY)["findings"] == []
+
+
+def test_a_day_the_device_did_not_watch_reads_not_covered_never_never_happened(tmp_path):
+    off = [(datetime.datetime(2026, 11, 17, 1, tzinfo=TZ), datetime.datetime(2026, 11, 17, 23, tzinfo=TZ))]
+    finding = _only(_run(tmp_path, BillRows(), off=off, daily={"2026-11-17": 0}))
+    assert (finding["item"], finding["category"], finding["excluded"]) == ("data 2026-11-17", "not_covered", "subscriber_own_doing")
+    assert "not covered by the device" in finding["explanation"]
+    assert "Not covered by the device" in finding["category_text"] and "Not covered by the device" in finding["excluded_text"]
+    assert "never" not in finding["category_text"] + finding["explanation"]
+
+
+def _carrier_export(path, phone, bill):
+    lines = ["客户姓名,张三", "手机号码,%s" % phone, "账期,2026年11月", "", "上网详单",
+             "起始时间,通信地点,上网方式,总流量,套餐优惠,通信费"]
+    lines += ["%s,%s,4G网络,%sKB,0.00,%s" % (row[1], row[2], row[5], row[10]) for row in bill.rows]
+    path.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    return str(path)
+
+
+def test_the_bills_phone_number_is_checked_against_the_devices_subscriber(tmp_path):
+    recs = records()
+    recs.insert(2, {"type": "config_changed", "seq": 0, "time": recs[1]["time"],
+                    "fields": {"key": "subscriber", "old": None, "new": "+8613800138000"}})
+    evidence = DeviceEvidence(recs)
+    ours = _carrier_export(tmp_path / "ours.csv", "13800138000", BillRows())
+    report = reconcile([ours], evidence, "prepaid", TODAY)
+    assert report["phone_checks"] == [{"bill": ours, "phone": "13800138000", "subscribers": ["13800138000"], "match": True}]
+    theirs = _carrier_export(tmp_path / "theirs.csv", "13900139000", BillRows())
+    with pytest.raises(ReconcileError, match=r"theirs.csv is the bill of 13900139000, but the device's subscriber in 2026-11 "
+                                             r"was 13800138000: another line's bill\? .* name this device with --device"):
+        reconcile([theirs], evidence, "prepaid", TODAY)
+    report = reconcile([theirs], evidence, "prepaid", TODAY, device_named=True)
+    assert report["phone_checks"][0]["match"] is False and report["findings"] == []
 
 
 def test_bills_outside_the_five_month_window_are_refused(tmp_path):

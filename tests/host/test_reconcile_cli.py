@@ -68,3 +68,63 @@ def test_a_malformed_row_or_a_bill_out_of_the_window_reports_nothing(tmp_path, c
     assert cli.main(argv + ["--bill", good, "--today", "2026-11-20"]) == 1
     assert "outside the last 5 months" in capsys.readouterr().err
     assert not out.exists() and not (tmp_path / "f.csv").exists()
+
+
+def test_the_claim_numbers_its_findings_1_2_3_and_names_bills_by_file_name(tmp_path, capsys):
+    ledger = _ledger(tmp_path)
+    bill = BillRows()
+    bill.data("2026-11-18 20:00:00", 1024, 3000, network="国际漫游", location="香港")  # excluded: finding 2 of the table
+    bill.rows[14][10] = "5.00"  # 2.10 over the tariff
+    bill.add("voice", "2026-11-05 10:15:00", 100, number="13900000000", seconds=60)  # 0.81 over the tariff
+    path = bill.write(tmp_path / "bill-2026-11.csv")
+    html = tmp_path / "claim.html"
+    argv = ["reconcile", "--ledger", ledger, "--bill", path, "--account", "prepaid", "--today", "2026-12-20",
+            "--html", str(html), "--json"]
+    assert cli.main(argv) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert [(f["id"], f["item"], f["excluded"]) for f in report["findings"]] == [
+        (1, "data", None), (2, "data", "interconnect_or_roaming_partner"), (3, "voice", None)]
+    text = report["claim"]["text"]
+    claimed = [line.split(".")[0] for line in text.splitlines() if line[:1].isdigit()]
+    assert claimed == ["1", "2"], text
+    assert "bill-2026-11.csv:16" in text and "bills bill-2026-11.csv." in text
+    page = html.read_text(encoding="utf-8")
+    assert str(tmp_path) not in page and str(tmp_path) not in text
+    assert "bill-2026-11.csv:16" in page
+
+
+def test_plan_quota_mb_for_a_month_the_device_knew_no_plan(tmp_path, capsys):
+    path = str(tmp_path / "ledger.sqlite")
+    recs = [r for r in records() if r["type"] not in ("config_changed", "cycle_rollover")]
+    for seq, record in enumerate(recs, 1):
+        record["seq"] = seq
+    with Ledger(path) as ledger:
+        ledger.add(DEVICE, 7, frames(recs))
+    argv = ["reconcile", "--ledger", path, "--bill", _planted(tmp_path), "--account", "prepaid", "--today", "2026-12-20"]
+    assert cli.main(argv) == 1
+    assert capsys.readouterr().err == ("edgemeter: the ledger has no data plan for 2026-11: pull the device, or give the "
+                                       "month's quota with --plan-quota-mb N (plan_quota_mb in the agreement)\n")
+    assert cli.main(argv + ["--plan-quota-mb", "100", "--json"]) == 0
+    assert json.loads(capsys.readouterr().out)["total_refund_fen"] == 420
+
+
+def test_another_lines_bill_is_refused_unless_the_device_is_named(tmp_path, capsys):
+    path = str(tmp_path / "ledger.sqlite")
+    recs = records()
+    recs.insert(2, {"type": "config_changed", "seq": 0, "time": recs[1]["time"],
+                    "fields": {"key": "subscriber", "old": "", "new": "+8613800138000"}})
+    for seq, record in enumerate(recs, 1):
+        record["seq"] = seq
+    with Ledger(path) as ledger:
+        ledger.add(DEVICE, 7, frames(recs))
+    bill = tmp_path / "export.csv"
+    bill.write_text("手机号码,13900139000\n上网详单\n起始时间,通信地点,上网方式,总流量,套餐优惠,通信费\n"
+                    "2026-11-03 12:00:00,广州,4G网络,10240KB,0.00,0.00\n", encoding="utf-8")
+    argv = ["reconcile", "--ledger", path, "--bill", str(bill), "--account", "prepaid", "--today", "2026-12-20", "--json"]
+    assert cli.main(argv) == 1
+    captured = capsys.readouterr()
+    assert captured.out == "" and "is the bill of 13900139000, but the device's subscriber in 2026-11 was 13800138000" in captured.err
+    assert cli.main(argv + ["--device", DEVICE]) == 0
+    captured = capsys.readouterr()
+    assert json.loads(captured.out)["phone_checks"][0]["match"] is False
+    assert "reconciled because --device names it" in captured.err
