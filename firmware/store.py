@@ -35,14 +35,13 @@ rename is atomic):
 import os
 
 from firmware import store_io as io
-from protocol import auth, cbor, records
+from protocol import auth, records
 
 # Budget bytes only a GAP record may use: a detail record must leave them free,
 # so the gap can always go in first once an ack freed space. A GAP frame is at
 # most 51 bytes (seq and dropped as u32, times as u64).
 RESERVE = 64
 
-LINK_DOMAIN = b"edgemeter-link-v1"  # as protocol/record_chain.py link_mac
 
 META = "meta"
 ACK = "ack"
@@ -344,14 +343,13 @@ class RecordLog:
         return self._ack_link if self.ack_seq else None
 
     def attested_head(self):
-        """(link, att) of the acknowledged head, att = protocol.record_chain.link_mac
+        """(link, att) of the acknowledged head, att = protocol.auth.link_mac
         (written out here: that module does not fit the device's heap beside the
         firmware); None without a key or a known link."""
         link = self.acked_link()
         if link is None or self.mac_key is None:
             return None
-        message = LINK_DOMAIN + cbor.dumps([self.device_id, self.epoch, self.ack_seq, link])
-        return link, auth.hmac_sha256(self.mac_key, message)[: auth.MAC_SIZE]
+        return link, auth.link_mac(self.mac_key, self.device_id, self.epoch, self.ack_seq, link)
 
     def _trim(self):
         # Delete the segments whose every record is acknowledged, oldest first,

@@ -60,7 +60,7 @@ class LogStatusReadResponse(smpmsg.ReadResponse):
     link: bytes | None = None
     """The MAC record ack + 1 chains to (a provisioned device that has an ack)."""
     att: bytes | None = None
-    """The device's MAC over (dev, ep, ack, link): protocol/record_chain.py link_mac."""
+    """The device's MAC over (dev, ep, ack, link): protocol/auth.py link_mac."""
 
 
 class RecordsReadRequest(smpmsg.ReadRequest):

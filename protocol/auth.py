@@ -33,6 +33,7 @@ GENESIS = bytes(MAC_SIZE)  # previous_mac of the first record of a log epoch
 
 _REQUEST_DOMAIN = b"edgemeter-request-v1"
 _RECORD_DOMAIN = b"edgemeter-record-v1"
+_LINK_DOMAIN = b"edgemeter-link-v1"
 
 
 def _hmac(key, parts):
@@ -128,6 +129,17 @@ def record_mac(key, previous_mac, record_body):
     if len(previous_mac) != MAC_SIZE:
         raise ValueError("auth: previous_mac must be %d bytes" % MAC_SIZE)
     return _hmac(key, (_RECORD_DOMAIN, previous_mac, record_body))[:MAC_SIZE]
+
+
+def link_mac(key, device, epoch, seq, link):
+    """The device's MAC over its acknowledged head: 16 bytes.
+
+    HMAC-SHA256(key, b"edgemeter-link-v1" + canonical CBOR [device, epoch, seq,
+    link])[:16], `link` the MAC record seq + 1 chains to: a ledger that starts
+    after seq checks its first record against it (protocol/record_chain.py).
+    The domain keeps it apart from record MACs and request proofs, and the CBOR
+    array splits into its fields one way only."""
+    return _hmac(key, (_LINK_DOMAIN, cbor.dumps([device, epoch, seq, link])))[:MAC_SIZE]
 
 
 def new_key():

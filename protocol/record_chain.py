@@ -25,7 +25,7 @@ Runs on the host (pull, reconcile), on the device (link_mac, in the metering
 group's status) and in the device tests.
 """
 
-from protocol import auth, cbor, records
+from protocol import auth, records
 
 OK = "ok"
 BAD = "bad"
@@ -33,24 +33,12 @@ BROKEN = "broken"
 UNSIGNED = "unsigned"
 LINKED = "linked"
 
-_LINK_DOMAIN = b"edgemeter-link-v1"
-
-
-def link_mac(key, device, epoch, seq, link):
-    """The device's MAC over its acknowledged head: 16 bytes.
-
-    HMAC-SHA256(key, b"edgemeter-link-v1" + canonical CBOR [device, epoch,
-    seq, link])[:16]: the domain keeps it apart from record MACs and request
-    proofs, the CBOR array splits into its fields one way only."""
-    return auth.hmac_sha256(key, _LINK_DOMAIN + cbor.dumps([device, epoch, seq, link]))[: auth.MAC_SIZE]
-
-
 def good_links(key, device, epoch, links):
     """{seq: link} of the (seq, link, att) triples whose att checks out."""
     good = {}
     for seq, link, att in links:
         if (isinstance(link, bytes) and len(link) == auth.MAC_SIZE and isinstance(att, bytes)
-                and auth.equal(att, link_mac(key, device, epoch, seq, link))):
+                and auth.equal(att, auth.link_mac(key, device, epoch, seq, link))):
             good.setdefault(seq, []).append(link)
     return good
 

@@ -142,7 +142,7 @@ def test_check_tells_a_linked_start_from_a_break(tmp_path, capsys):
     path = str(tmp_path / "field.sqlite")
     got, macs = _signed_log(key, [4, 5, 6, 8, 9])
     with Ledger(path) as ledger:
-        ledger.add_link(DEV, 1, 3, macs[3], record_chain.link_mac(key, DEV, 1, 3, macs[3]))
+        ledger.add_link(DEV, 1, 3, macs[3], auth.link_mac(key, DEV, 1, 3, macs[3]))
         ledger.add(DEV, 1, got)
     status, out, err = _run(capsys, "ledger", "check", path)
     assert status == 3
