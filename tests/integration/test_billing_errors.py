@@ -24,7 +24,7 @@ BILLING = {
         {"kind": "phantom_data", "day": "2026-11-30", "mb": 5},
         {"kind": "plan_discount_missing"},
         {"kind": "roaming_day_pack", "day": "2026-11-30", "yuan": "9.00"},  # excluded: a roaming partner's
-        {"kind": "backcharge", "day": "2024-06-01", "yuan": "5.00"},  # excluded: over two years ago
+        {"kind": "backcharge", "day": "2024-06-01", "yuan": "5.00"},  # in scope: charged on this bill (usage of 2024)
     ],
 }
 
@@ -68,7 +68,8 @@ def test_the_carriers_planted_errors_come_back_as_findings_and_refunds(tmp_path,
     assert 20 * 29 - 3 <= metering <= 20 * 29  # 20 MB at 0.29, less at most the day's tolerance
     assert 10 * 29 - 3 <= found.pop(("data 2026-11-28", "metering_error", "force_majeure")) <= 10 * 29
     assert found.pop(("data", "tariff_not_as_agreed", "interconnect_or_roaming_partner")) == 900
-    assert found.pop(("voice", "tariff_not_as_agreed", "charged_over_two_years_ago")) == 500 - 19
+    # The two years count from when the fee was charged (this bill), not from the call of 2024.
+    assert found.pop(("voice", "tariff_not_as_agreed", None)) == 500 - 19
     # Nothing else: the device agrees with the carrier elsewhere. On the day it was
     # installed (not watched all day) the usage it counted before it had its key is
     # not verifiable evidence: a difference there is excluded, never refunded.
