@@ -16,6 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from cli_run import run as _run
 from host_tools import cli
 from host_tools.ledger import SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError
 from protocol import cbor
@@ -326,13 +327,6 @@ def test_ledger_holds_exactly_the_union_of_the_batches(batches):
 
 
 # --- edgemeter log ----------------------------------------------------------------------------------
-
-
-def _run(capsys, *argv):
-    status = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return status, out, err
 
 
 @pytest.fixture

@@ -5,19 +5,13 @@ import json
 
 import pytest
 
+from cli_run import run as _run
 from host_tools import cli
 from host_tools.ledger import Ledger
 from protocol import records as r
 
 T0 = 1796083200  # 2026-12-01T00:00:00Z
 DEV_A, DEV_B = "em-00aa", "em-00bb"
-
-
-def _run(capsys, *argv):
-    status = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return status, out, err
 
 
 @pytest.fixture
