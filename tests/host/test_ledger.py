@@ -17,7 +17,6 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli_run import run as _run
-from host_tools import cli
 from host_tools.ledger import SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError
 from protocol import cbor
 from protocol import records as r
