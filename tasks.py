@@ -169,7 +169,7 @@ def _start_board(state, *options):
     from host_tools.emulator.process import EmulatorProcess
 
     print("\nthe demo starts the board in the background: %s"
-          % command_line([EDGEMETER, "emulate", "--state", state, *options]), flush=True)
+          % command_line([EDGEMETER, "emulate", "run", "--state", state, *options]), flush=True)
     return EmulatorProcess(state, *options)
 
 

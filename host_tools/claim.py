@@ -8,6 +8,7 @@ deadline counted from the filing time. The HTML page is host_tools/claim_html.py
 
 import csv
 import datetime
+import io
 import os
 
 from host_tools.reconcile import PAYMENT, REPLY_HOURS
@@ -120,13 +121,15 @@ CSV_COLUMNS = ("id", "month", "item", "category", "excluded", "overcharged_fen",
                "cash_max_fen", "bill_lines", "ledger_seqs", "explanation")
 
 
-def write_csv(report, path):
-    with open(path, "w", encoding="utf-8", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(CSV_COLUMNS)
-        for finding in report["findings"]:
-            evidence = finding["evidence"]
-            row = dict(finding, bill_lines=" ".join(evidence["bill_lines"]),
-                       ledger_seqs=" ".join(str(s) for s in evidence["ledger_seqs"]))
-            writer.writerow([row[c] if row[c] is not None else "" for c in CSV_COLUMNS])
-        writer.writerow(["total", "", "", "", "", report["total_overcharged_fen"], report["total_refund_fen"], "", "", "", "", ""])
+def csv_text(report):
+    """The findings as CSV (a row per finding, then the totals)."""
+    f = io.StringIO(newline="")
+    writer = csv.writer(f)
+    writer.writerow(CSV_COLUMNS)
+    for finding in report["findings"]:
+        evidence = finding["evidence"]
+        row = dict(finding, bill_lines=" ".join(evidence["bill_lines"]),
+                   ledger_seqs=" ".join(str(s) for s in evidence["ledger_seqs"]))
+        writer.writerow([row[c] if row[c] is not None else "" for c in CSV_COLUMNS])
+    writer.writerow(["total", "", "", "", "", report["total_overcharged_fen"], report["total_refund_fen"], "", "", "", "", ""])
+    return f.getvalue()

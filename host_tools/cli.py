@@ -3,14 +3,19 @@
 Each subcommand is a `do_<name>(args)` handler plus an argparse factory, listed in
 `COMMANDS`; they live by what they talk to: cli_device.py (a device over SMP),
 cli_ledger.py (the host ledger and bills), cli_emulate.py (the emulated board).
+Commands with sub-actions nest them (`plan get|set`), each with only its own
+options; --port/-p, --baud and --timeout may come before the command or after it.
 Handlers raise `CommandError` (or `DeviceError`, `LedgerError`) with one line for
-the user; `main` prints it as `edgemeter: <message>` and exits 1. Exit status: 0
-done, 1 such an error, 2 a usage error (argparse), 3 records that failed their
-MAC check, 130 Ctrl-C (one line, never a traceback).
+the user; `main` prints it as `edgemeter: <message>` and exits 1, and does the
+same for a file the user named that cannot be used (an OSError with a file name).
+Exit status: 0 done (also when a reader such as `head` closes the pipe early), 1
+such an error, 2 a usage error (argparse, or a value the device would refuse), 3
+records that failed their MAC check, 130 Ctrl-C (one line, never a traceback).
 """
 
 import argparse
 import logging
+import os
 import sys
 
 from host_tools import __version__
@@ -19,7 +24,7 @@ from host_tools import cli_device as dev
 from host_tools import cli_emulate as emu
 from host_tools import cli_field as field
 from host_tools import cli_ledger as led
-from host_tools.cli_common import EXIT_ERROR, EXIT_INTERRUPTED, CommandError
+from host_tools.cli_common import EXIT_ERROR, EXIT_INTERRUPTED, CommandError, add_link, file_problem
 from host_tools.device import DeviceError
 from host_tools.ledger import LedgerError
 
@@ -55,10 +60,12 @@ def build_parser():
         "--port may come from EDGEMETER_PORT. docs/technician.md has a troubleshooting table.\n"
         "examples: edgemeter ports\n"
         "          edgemeter status --port /dev/ttyUSB0\n"
+        "          edgemeter -p /dev/ttyUSB0 plan set --quota-mb 100\n"
         "          source <(edgemeter completion bash)",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version="edgemeter " + __version__)
+    add_link(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
     for name, (_handler, factory) in COMMANDS.items():
@@ -67,23 +74,26 @@ def build_parser():
 
 
 def main(argv=None):
-    parser = build_parser()
-    # Item numbers may follow options ("services cancel --port P 1 3"), which
-    # argparse alone does not take after its positionals are done.
-    args, extra = parser.parse_known_args(argv)
-    if extra and getattr(args, "numbers", None) is not None and all(w.isdigit() for w in extra):
-        args.numbers = args.numbers + [int(w) for w in extra]
-    elif extra:
-        parser.error("unrecognized arguments: %s" % " ".join(extra))
+    args = build_parser().parse_args(argv)
     # smpclient logs every timeout at ERROR; the CLI reports failures itself, once.
     logging.getLogger("smpclient").setLevel(logging.CRITICAL)
     logging.getLogger("smp").setLevel(logging.CRITICAL)
     handler = COMMANDS[args.command][0]
     try:
         handler(args)
+        sys.stdout.flush()
     except (CommandError, DeviceError, LedgerError) as exc:
         print("edgemeter: %s" % exc, file=sys.stderr)
         return getattr(exc, "exit_status", EXIT_ERROR)
+    except BrokenPipeError:
+        # `edgemeter status | head -2` stopped reading: what it wanted, it has.
+        # Point stdout at /dev/null so Python's last flush cannot fail again.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        print("edgemeter: %s" % file_problem(exc), file=sys.stderr)
+        return EXIT_ERROR
     except KeyboardInterrupt:
         print("edgemeter: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

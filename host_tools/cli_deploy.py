@@ -14,7 +14,7 @@
 
 The emulated board's REPL (`edgemeter emulate repl --state DIR`) takes the same
 copy; it cannot reset into the firmware on the same port, so there deploy stops
-after the copy (--no-reset) and `edgemeter emulate --state DIR` boots what was
+after the copy (--no-reset) and `edgemeter emulate run --state DIR` boots what was
 deployed.
 """
 
@@ -25,8 +25,8 @@ import subprocess
 import sys
 import time
 
-from host_tools.cli_common import CommandError, add_port, port_of
-from host_tools.device import Device, DeviceError
+from host_tools.cli_common import CommandError, Link, add_link, link_of
+from host_tools.device import DeviceError
 from host_tools.keys import KeyFile
 
 COPY_TIMEOUT_S = 300
@@ -66,14 +66,15 @@ def copy_tree(folder, port):
     return len(files)
 
 
-async def running_version(port, timeout_s):
-    """The firmware version the board on `port` reports over SMP, waiting for it to boot."""
+async def running_version(link, wait_s):
+    """The firmware version the board on `link` reports over SMP, waiting up to
+    `wait_s` for it to boot."""
     from smpclient.requests.os_management import OSApplicationInfoRead
 
-    deadline = time.monotonic() + timeout_s
+    deadline = time.monotonic() + wait_s
     while True:
         try:
-            async with Device(port) as device:
+            async with link.device() as device:
                 return (await device.request(OSApplicationInfoRead(format="v"))).output
         except DeviceError:
             if time.monotonic() > deadline:
@@ -89,7 +90,9 @@ def do_deploy(args):
         folder = board_build.build_board(args.board)
     except board_build.UnknownBoard as error:
         raise CommandError(str(error)) from None
-    port = port_of(args)
+    link = link_of(args)
+    port = link.port
+    smp_link = Link(args.check_port, link.baud, link.timeout_s) if args.check_port else link
     if _mpremote(port, "exec", "print('raw REPL ok')", timeout=PROBE_TIMEOUT_S).strip() != "raw REPL ok":
         raise CommandError("%s did not run code in a MicroPython raw REPL: is it a MicroPython board?" % port)
     count = copy_tree(folder, port)
@@ -101,22 +104,22 @@ def do_deploy(args):
         return
     expected = "edgemeter-" + VERSION
     try:
-        running = asyncio.run(running_version(args.check_port or port, args.timeout))
+        running = asyncio.run(running_version(smp_link, args.wait))
     except DeviceError as error:
         raise CommandError("the board did not answer over SMP within %g s after the reset (%s): "
-                           "look at its console with mpremote connect %s repl" % (args.timeout, error, port)) from None
+                           "look at its console with mpremote connect %s repl" % (args.wait, error, port)) from None
     if running != expected:
         raise CommandError("the board runs %s, not the %s just deployed: deploy again" % (running, expected))
     print("running %s" % running)
-    device = asyncio.run(_provision(args.check_port or port))
+    device = asyncio.run(_provision(smp_link))
     print("%s: its key is in %s" % (device, KeyFile().path))
 
 
-async def _provision(port):
+async def _provision(link):
     """Give a new board its key (host_tools/provisioning.py); its device id."""
     from host_tools.provisioning import provision
 
-    async with Device(port) as device:
+    async with link.device() as device:
         return await provision(device)
 
 
@@ -125,14 +128,15 @@ def deploy_parser(sub):
         "deploy",
         help="build the firmware for a board, install it with mpremote, check that it runs",
         epilog="examples: edgemeter deploy --board pico_ec25 --port /dev/ttyACM0\n"
-        "          edgemeter deploy --board esp32s3_sim7600 --port /dev/ttyUSB0 --timeout 60\n"
+        "          edgemeter deploy --board esp32s3_sim7600 --port /dev/ttyUSB0 --wait 60\n"
         "          edgemeter deploy --board emulated --port /dev/pts/7 --no-reset   # edgemeter emulate repl",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--board", required=True, help="board folder name under board/ (invoke build --board lists them)")
-    add_port(p)
+    add_link(p)
     p.add_argument("--no-reset", action="store_true", help="copy only; do not reset the board or check it")
     p.add_argument("--no-check", action="store_true", help="reset, but do not wait for the firmware's version over SMP")
     p.add_argument("--check-port", help="read the version on this port instead (a board whose SMP link is another UART)")
-    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for the firmware to answer (default 30)")
+    p.add_argument("--wait", type=float, default=30.0, metavar="S",
+                   help="seconds to wait for the firmware to answer after the reset (default 30)")
     return p

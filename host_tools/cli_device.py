@@ -6,14 +6,23 @@ import argparse
 import asyncio
 import json
 
-from host_tools.cli_common import CommandError, add_json, add_port, bad_value, checked, device_state, port_of, reminder_status
-from host_tools.device import Device
+from host_tools.cli_common import (
+    CommandError,
+    add_actions,
+    add_json,
+    add_link,
+    bad_value,
+    checked,
+    device_state,
+    link_of,
+    reminder_status,
+)
 from protocol import money, settings
 
 # --- info --------------------------------------------------------------------
 
 
-async def _info(port):
+async def _info(link):
     from smpclient.requests.os_management import (
         DateTimeRead,
         MCUMgrParametersRead,
@@ -21,7 +30,7 @@ async def _info(port):
         OSApplicationInfoRead,
     )
 
-    async with Device(port) as device:
+    async with link.device() as device:
         fields = {}
         for letter in "snrvmpi":  # one field per request: some contain spaces
             fields[letter] = (await device.request(OSApplicationInfoRead(format=letter))).output
@@ -44,7 +53,7 @@ async def _info(port):
 
 
 def do_info(args):
-    info = asyncio.run(_info(port_of(args)))
+    info = asyncio.run(_info(link_of(args)))
     if args.json:
         print(json.dumps(info))
     else:
@@ -59,7 +68,7 @@ def _info_parser(sub):
         help="show what a device is: id, firmware, board, clock",
         epilog="example: edgemeter info --port /dev/ttyUSB0 --json",
     )
-    add_port(p)
+    add_link(p)
     add_json(p)
     return p
 
@@ -67,15 +76,15 @@ def _info_parser(sub):
 # --- echo --------------------------------------------------------------------
 
 
-async def _echo(port, text):
+async def _echo(link, text):
     from smpclient.requests.os_management import EchoWrite
 
-    async with Device(port) as device:
+    async with link.device() as device:
         return (await device.request(EchoWrite(d=text))).r
 
 
 def do_echo(args):
-    print(asyncio.run(_echo(port_of(args), args.text)))
+    print(asyncio.run(_echo(link_of(args), args.text)))
 
 
 def _echo_parser(sub):
@@ -84,7 +93,7 @@ def _echo_parser(sub):
         help="check the link: the device sends TEXT back",
         epilog="example: edgemeter echo --port /dev/ttyACM0 '剩余10MB'",
     )
-    add_port(p)
+    add_link(p)
     p.add_argument("text")
     return p
 
@@ -94,10 +103,10 @@ def _echo_parser(sub):
 MB = settings.MB
 
 
-async def _plan(port, request=None):
+async def _plan(link, request=None):
     from host_tools.metering_requests import PlanRead
 
-    return await device_state(port, request or PlanRead())
+    return await device_state(link, request or PlanRead())
 
 
 def _print_plan(state, as_json):
@@ -186,7 +195,7 @@ def _plan_write(args):
         raise CommandError("plan set needs --quota-mb, --addon-mb, --pack-mb, --subscriber, --cc, --thresholds-mb or --text")
     if "quota" in write:
         if len(plan) < len(PLAN_DEFAULTS):
-            current = asyncio.run(_plan(port_of(args))).get("plan") or PLAN_DEFAULTS
+            current = asyncio.run(_plan(link_of(args))).get("plan") or PLAN_DEFAULTS
             plan = {key: plan.get(key, current[key]) for key in PLAN_DEFAULTS}
         write.update(plan)
     return write
@@ -196,7 +205,7 @@ def do_plan(args):
     from host_tools.metering_requests import PlanWrite
 
     write = _plan_write(args) if args.action == "set" else None
-    _print_plan(asyncio.run(_plan(port_of(args), PlanWrite(**write) if write else None)), args.json)
+    _print_plan(asyncio.run(_plan(link_of(args), PlanWrite(**write) if write else None)), args.json)
 
 
 def _plan_parser(sub):
@@ -207,27 +216,35 @@ def _plan_parser(sub):
         "          edgemeter plan set --port /dev/ttyUSB0 --quota-mb 100 --cycle-day 1 --at-zero cut",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("action", choices=("get", "set"))
-    add_port(p)
-    p.add_argument("--quota-mb", help="monthly quota in MB (1 MB = 1,048,576 bytes)")
-    p.add_argument("--cycle-day", type=int, help="day of the month the quota renews (default: as now, else 1)")
-    p.add_argument("--tz-minutes", type=int, help="plan time zone, minutes east of UTC (default: as now, else 480: +08:00)")
-    p.add_argument("--at-zero", choices=("cut", "warn"), help="cut data at 0 MB, or only warn (default: as now, else cut)")
-    p.add_argument("--addon-mb", help="record an add-on pack bought now (valid this cycle)")
-    p.add_argument("--pack-mb", help="record a multi-month pack bought now")
-    p.add_argument("--months", type=int, default=3, help="cycles the --pack-mb pack lasts (default 3: quarterly)")
-    p.add_argument("--subscriber", help="the number reminders are sent to")
-    p.add_argument("--cc", action="append", metavar="NUMBER",
-                   help="another number that gets every reminder (repeatable, at most 4; --cc '' clears)")
-    p.add_argument("--thresholds-mb", help="reminders at these MB left, e.g. 20,10,5,0 (default 10,5,0)")
-    p.add_argument("--text", action="append", metavar="MB=TEXT",
-                   help="one's own reminder text for a threshold; {mb} is the MB left (repeatable)")
-    add_json(p)
+    actions = add_actions(p)
+    get = actions.add_parser("get", help="the plan, used, remaining and the reminders (as status)")
+    add_link(get)
+    add_json(get)
+    put = actions.add_parser(
+        "set",
+        help="set the quota, cycle, reminders and their numbers; record an add-on or pack bought",
+        epilog="example: edgemeter plan set --port /dev/ttyUSB0 --quota-mb 100 --thresholds-mb 20,10,5,0",
+    )
+    add_link(put)
+    put.add_argument("--quota-mb", help="monthly quota in MB (1 MB = 1,048,576 bytes)")
+    put.add_argument("--cycle-day", type=int, help="day of the month the quota renews (default: as now, else 1)")
+    put.add_argument("--tz-minutes", type=int, help="plan time zone, minutes east of UTC (default: as now, else 480: +08:00)")
+    put.add_argument("--at-zero", choices=("cut", "warn"), help="cut data at 0 MB, or only warn (default: as now, else cut)")
+    put.add_argument("--addon-mb", help="record an add-on pack bought now (valid this cycle)")
+    put.add_argument("--pack-mb", help="record a multi-month pack bought now")
+    put.add_argument("--months", type=int, default=3, help="cycles the --pack-mb pack lasts (default 3: quarterly)")
+    put.add_argument("--subscriber", help="the number reminders are sent to")
+    put.add_argument("--cc", action="append", metavar="NUMBER",
+                     help="another number that gets every reminder (repeatable, at most 4; --cc '' clears)")
+    put.add_argument("--thresholds-mb", help="reminders at these MB left, e.g. 20,10,5,0 (default 10,5,0)")
+    put.add_argument("--text", action="append", metavar="MB=TEXT",
+                     help="one's own reminder text for a threshold; {mb} is the MB left (repeatable)")
+    add_json(put)
     return p
 
 
 def do_status(args):
-    _print_plan(asyncio.run(_plan(port_of(args))), args.json)
+    _print_plan(asyncio.run(_plan(link_of(args))), args.json)
 
 
 def _status_parser(sub):
@@ -236,7 +253,7 @@ def _status_parser(sub):
         help="plan, used, remaining, overage, reminders, data on/off",
         epilog="example: edgemeter status --port /dev/ttyUSB0 --json",
     )
-    add_port(p)
+    add_link(p)
     add_json(p)
     return p
 
@@ -254,7 +271,7 @@ def do_balance(args):
     from host_tools.metering_requests import BalanceRead, BalanceWrite
 
     request = BalanceWrite(low_fen=_low_fen(args.low_yuan)) if args.low_yuan else BalanceRead()
-    state = asyncio.run(device_state(port_of(args), request))
+    state = asyncio.run(device_state(link_of(args), request))
     if args.json:
         print(json.dumps(state))
         return
@@ -277,18 +294,18 @@ def _balance_parser(sub):
         "          edgemeter balance --port /dev/ttyUSB0 --low-yuan 10",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_port(p)
+    add_link(p)
     p.add_argument("--low-yuan", help="remind when the balance falls to this amount")
     add_json(p)
     return p
 
 
-async def _services(port, numbers, timeout_s):
+async def _services(link, numbers, wait_s):
     """Ask 10086 through the device ("0000", or a cancel) and wait for its answer."""
     from host_tools.metering_requests import ServicesRead, ServicesWrite
 
     dump = {"exclude": {"header", "version", "sequence", "smp_data"}}
-    async with Device(port) as device:
+    async with link.device() as device:
         before = (await device.request(ServicesRead())).model_dump(**dump)
         names = {}
         if numbers:
@@ -296,10 +313,10 @@ async def _services(port, numbers, timeout_s):
             names = {number: name for number, name, _price in items}
             unknown = [n for n in numbers if n not in names]
             if unknown:
-                raise CommandError("no item %s in the last 0000 list: run edgemeter services first" % unknown)
+                raise CommandError("no item %s in the last 0000 list: run edgemeter services list first" % unknown)
         await device.request(ServicesWrite(cancel=numbers) if numbers else ServicesWrite(query=True))
         loop = asyncio.get_running_loop()
-        deadline = loop.time() + timeout_s
+        deadline = loop.time() + wait_s
         while loop.time() < deadline:
             await asyncio.sleep(0.5)
             now = (await device.request(ServicesRead())).model_dump(**dump)
@@ -307,14 +324,13 @@ async def _services(port, numbers, timeout_s):
                 return now
             if not numbers and now.get("listed") and now["listed"] != before.get("listed"):
                 return now
-    raise CommandError("10086 has not answered within %g s: is the line registered? try again later" % timeout_s)
+    raise CommandError("10086 has not answered within %g s: is the line registered? try again later, "
+                       "or wait longer with --wait" % wait_s)
 
 
 def do_services(args):
     numbers = args.numbers if args.action == "cancel" else None
-    if args.action == "cancel" and not numbers:
-        raise CommandError("services cancel needs the item numbers of the 0000 list, e.g. services cancel 1 3")
-    state = asyncio.run(_services(port_of(args), numbers, args.timeout))
+    state = asyncio.run(_services(link_of(args), numbers, args.wait))
     if args.json:
         print(json.dumps(state, ensure_ascii=False))
         return
@@ -333,15 +349,19 @@ def _services_parser(sub):
     p = sub.add_parser(
         "services",
         help='the monthly services 10086 lists for "0000", through the device; cancel some',
-        epilog="examples: edgemeter services --port /dev/ttyUSB0\n"
+        epilog="examples: edgemeter services list --port /dev/ttyUSB0\n"
         "          edgemeter services cancel --port /dev/ttyUSB0 1 3",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("action", nargs="?", choices=("list", "cancel"), default="list")
-    p.add_argument("numbers", nargs="*", type=int, help="item numbers of the last list to cancel")
-    add_port(p)
-    p.add_argument("--timeout", type=float, default=60.0, help="seconds to wait for 10086's answer (default 60)")
-    add_json(p)
+    actions = add_actions(p)
+    listing = actions.add_parser("list", help='ask 10086 for the list ("0000") and print it')
+    cancel = actions.add_parser("cancel", help="cancel these items of the last list")
+    cancel.add_argument("numbers", nargs="+", type=int, metavar="N", help="item numbers of the last list")
+    for action in (listing, cancel):
+        add_link(action)
+        action.add_argument("--wait", type=float, default=60.0, metavar="S",
+                            help="seconds to wait for 10086's answer by SMS (default 60)")
+        add_json(action)
     return p
 
 
@@ -361,12 +381,10 @@ def do_config(args):
     from host_tools.metering_requests import ConfigRead, ConfigWrite
 
     if args.action == "set":
-        if args.key not in CONFIG_SETTINGS or args.value is None:
-            raise CommandError("config set wants one of %s and a value" % ", ".join(CONFIG_SETTINGS))
         request = ConfigWrite(**{args.key: CONFIG_SETTINGS[args.key](args.value)})
     else:
         request = ConfigRead()
-    state = asyncio.run(device_state(port_of(args), request))
+    state = asyncio.run(device_state(link_of(args), request))
     if args.key and args.key not in state:
         raise CommandError("no setting %r; the device has %s" % (args.key, ", ".join(sorted(state))))
     shown = {args.key: state[args.key]} if args.key else state
@@ -387,18 +405,22 @@ def _config_parser(sub):
         "          edgemeter config set --port /dev/ttyUSB0 sms_words CXLL=data,CXYE=balance,LL=data",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("action", choices=("get", "set"))
-    p.add_argument("key", nargs="?", help="setting name: %s" % ", ".join(CONFIG_SETTINGS))
-    p.add_argument("value", nargs="?", help="new value (set)")
-    add_port(p)
-    add_json(p)
+    actions = add_actions(p)
+    get = actions.add_parser("get", help="the device's settings, or one of them")
+    get.add_argument("key", nargs="?", metavar="KEY", help="one setting's name (default: all)")
+    put = actions.add_parser("set", help="change one setting")
+    put.add_argument("key", choices=sorted(CONFIG_SETTINGS), metavar="KEY", help="setting name: %s" % ", ".join(CONFIG_SETTINGS))
+    put.add_argument("value", metavar="VALUE", help="its new value, e.g. CXLL=data,CXYE=balance")
+    for action in (get, put):
+        add_link(action)
+        add_json(action)
     return p
 
 
 def do_snooze(args):
     from host_tools.metering_requests import Snooze
 
-    _print_plan(asyncio.run(_plan(port_of(args), Snooze(on=not args.cancel))), args.json)
+    _print_plan(asyncio.run(_plan(link_of(args), Snooze(on=not args.cancel))), args.json)
 
 
 def _snooze_parser(sub):
@@ -409,7 +431,7 @@ def _snooze_parser(sub):
         "          edgemeter snooze --port /dev/ttyUSB0 --cancel   # cut at 0 MB again",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_port(p)
+    add_link(p)
     p.add_argument("--cancel", action="store_true", help="stop snoozing: cut data at 0 MB again")
     add_json(p)
     return p
@@ -435,8 +457,8 @@ def do_clock(args):
         else:
             moment = datetime.datetime.now(datetime.timezone.utc)
         stamp = moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%S")
-        asyncio.run(device_state(port_of(args), DateTimeWrite(datetime=stamp)))
-    state = asyncio.run(device_state(port_of(args), DateTimeRead()))
+        asyncio.run(device_state(link_of(args), DateTimeWrite(datetime=stamp)))
+    state = asyncio.run(device_state(link_of(args), DateTimeRead()))
     if args.json:
         print(json.dumps({"datetime": state["datetime"]}))
     else:
@@ -452,9 +474,11 @@ def _clock_parser(sub):
         "          edgemeter clock set --port /dev/ttyUSB0 --to 2026-12-01T08:00:00+08:00",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("action", choices=("get", "set"))
-    p.add_argument("--to", help="set: this ISO 8601 time with its zone (default: now, from this laptop)")
-    add_port(p)
-    add_json(p)
+    actions = add_actions(p)
+    get = actions.add_parser("get", help="the device's clock (UTC)")
+    put = actions.add_parser("set", help="set it from this laptop's clock, or to --to")
+    put.add_argument("--to", help="this ISO 8601 time with its zone (default: now, from this laptop)")
+    for action in (get, put):
+        add_link(action)
+        add_json(action)
     return p
-

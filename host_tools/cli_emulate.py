@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 
-from host_tools.cli_common import CommandError
+from host_tools.cli_common import CommandError, add_actions, write_file
 
 # --- emulate -----------------------------------------------------------------
 
@@ -30,15 +30,14 @@ def _emulated_bill(args):
     from host_tools.emulator.bill_writer import BillWriter
     from host_tools.emulator.scenario import ScenarioError
 
-    if not args.month or not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
+    if not re.fullmatch(r"\d{4}-(0[1-9]|1[0-2])", args.month):
         raise CommandError("emulate bill wants --month YYYY-MM, got %r" % args.month)
     try:
         writer = BillWriter(args.state)
     except ScenarioError as error:
         raise CommandError("%s: no emulated board ran there? (%s)" % (args.state, error)) from None
     if args.agreement:
-        with open(args.agreement, "w", encoding="utf-8") as f:
-            json.dump(writer.agreement(), f, ensure_ascii=False, indent=1)
+        write_file(args.agreement, "--agreement", json.dumps(writer.agreement(), ensure_ascii=False, indent=1))
     sys.stdout.write(writer.carrier_export(args.month) if args.format == "carrier" else writer.english_csv(args.month))
 
 
@@ -140,24 +139,26 @@ def _emulate_parser(sub):
     p = sub.add_parser(
         "emulate",
         help="run the firmware on the emulated board (MicroPython unix port); print its carrier's bill",
-        epilog="examples: edgemeter emulate --state /tmp/board1 --speed 60 --scenario month.json\n"
+        epilog="examples: edgemeter emulate run --state /tmp/board1 --speed 60 --scenario month.json\n"
         "          edgemeter emulate bill --state /tmp/board1 --month 2026-11 --agreement contract.json > bill.csv\n"
         "          edgemeter emulate repl --state /tmp/board1   # then: edgemeter deploy --board emulated --port …",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("action", nargs="?", choices=("run", "bill", "repl"), default="run",
-                   help="run the board (default); print the simulated carrier's itemised bill for --month; "
-                   "or offer a bare MicroPython REPL whose filesystem is STATE/fs (what edgemeter deploy writes to)")
-    p.add_argument("--state", required=True, help="directory for the board's flash image and files")
-    p.add_argument("--speed", type=float, default=1.0, help="simulated time runs N times faster (default 1)")
-    p.add_argument("--start", help="simulated start time, ISO 8601 (default: now)")
-    p.add_argument("--scenario", help="JSON scenario: plan, traffic, faults (docs/scenario.md); default: 100 MB, 2 Mbit/s")
-    p.add_argument("--paced", action="store_true", help="pace the host link like the board's real UART (115200 8N1)")
-    p.add_argument(
-        "--power-on-delay", type=float, default=1.0, help="seconds before power returns after a cut (default 1)"
-    )
-    p.add_argument("--month", help="bill: the month, YYYY-MM")
-    p.add_argument("--format", choices=("carrier", "csv"), default="carrier",
-                   help="bill: the carrier's export with Chinese headers (default) or our English CSV")
-    p.add_argument("--agreement", help="bill: also write the agreed tariffs as JSON for edgemeter reconcile")
+    actions = add_actions(p)
+    run = actions.add_parser("run", help="run the board: its serial link, flash, modem and carrier")
+    bill = actions.add_parser("bill", help="print the simulated carrier's itemised bill of a month")
+    repl = actions.add_parser("repl", help="a bare MicroPython REPL whose filesystem is STATE/fs "
+                              "(what edgemeter deploy writes to)")
+    for action in (run, bill, repl):
+        action.add_argument("--state", required=True, help="directory for the board's flash image and files")
+    run.add_argument("--speed", type=float, default=1.0, help="simulated time runs N times faster (default 1)")
+    run.add_argument("--start", help="simulated start time, ISO 8601 (default: now)")
+    run.add_argument("--scenario", help="JSON scenario: plan, traffic, faults (docs/scenario.md); default: 100 MB, 2 Mbit/s")
+    run.add_argument("--paced", action="store_true", help="pace the host link like the board's real UART (115200 8N1)")
+    run.add_argument("--power-on-delay", type=float, default=1.0,
+                     help="seconds before power returns after a cut (default 1)")
+    bill.add_argument("--month", required=True, help="the month, YYYY-MM")
+    bill.add_argument("--format", choices=("carrier", "csv"), default="carrier",
+                      help="the carrier's export with Chinese headers (default) or our English CSV")
+    bill.add_argument("--agreement", help="also write the agreed tariffs as JSON for edgemeter reconcile")
     return p

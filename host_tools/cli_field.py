@@ -15,8 +15,7 @@ import json
 import sys
 import time
 
-from host_tools.cli_common import CommandError, add_json, add_port, port_of, reminder_status
-from host_tools.device import Device
+from host_tools.cli_common import CommandError, add_json, add_link, link_of, reminder_status
 from host_tools.ledger import named_fields
 from protocol import record_names, records
 
@@ -137,11 +136,11 @@ def _view(snap, rate):
     return "\n".join(lines)
 
 
-async def _monitor(port, interval, count, as_json, out):
+async def _monitor(link, interval, count, as_json, out):
     live = out.isatty() and not as_json
     shown = 0
     previous = None
-    async with Device(port) as device:
+    async with link.device() as device:
         while count is None or shown < count:
             snap = await _snapshot(device)
             now = time.monotonic()
@@ -152,7 +151,7 @@ async def _monitor(port, interval, count, as_json, out):
             if as_json:
                 out.write(json.dumps(dict(snap, rate_bytes_per_s=rate)) + "\n")
             elif live:
-                out.write("\x1b[H\x1b[J" + "edgemeter monitor %s  (Ctrl-C to stop)\n\n" % port + _view(snap, rate) + "\n")
+                out.write("\x1b[H\x1b[J" + "edgemeter monitor %s  (Ctrl-C to stop)\n\n" % link.port + _view(snap, rate) + "\n")
             else:
                 out.write(_view(snap, rate) + "\n\n")
             out.flush()
@@ -164,7 +163,7 @@ async def _monitor(port, interval, count, as_json, out):
 def do_monitor(args):
     if args.interval <= 0:
         raise CommandError("--interval must be positive")
-    asyncio.run(_monitor(port_of(args), args.interval, args.count, args.json, sys.stdout))
+    asyncio.run(_monitor(link_of(args), args.interval, args.count, args.json, sys.stdout))
 
 
 def monitor_parser(sub):
@@ -175,7 +174,7 @@ def monitor_parser(sub):
         "          edgemeter monitor --port /dev/ttyUSB0 --interval 5 --count 12 --json > hour.jsonl",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    add_port(p)
+    add_link(p)
     p.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes (default 2)")
     p.add_argument("--count", type=int, help="stop after this many refreshes (default: until Ctrl-C)")
     add_json(p)
@@ -192,10 +191,15 @@ _edgemeter() {
         return
     fi
     case "${COMP_WORDS[COMP_CWORD-1]}" in
-        --port) COMPREPLY=($(compgen -f -- "${cur:-/dev/tty}")); return ;;
+        --port|-p|--check-port) COMPREPLY=($(compgen -f -- "${cur:-/dev/tty}")); return ;;
         --ledger|--bill|--csv|--html|--agreement|--scenario|--state) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     esac
-    case "$command" in
+    if [ "$COMP_CWORD" -eq 2 ]; then
+        case "$command" in
+%(actions)s
+        esac
+    fi
+    case "$command/${COMP_WORDS[2]}" in
 %(cases)s
     esac
 }
@@ -203,18 +207,37 @@ complete -F _edgemeter edgemeter
 """
 
 
+def _subcommands(parser):
+    """The {name: parser} of `parser`'s subcommands (or sub-actions); {} if it has none."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices
+    return {}
+
+
+def _words(parser):
+    """What may follow a command or sub-action: its options and choices."""
+    words = []
+    for action in parser._actions:
+        words += [s for s in action.option_strings if s.startswith("--")]
+        if not action.option_strings and action.choices and not isinstance(action, argparse._SubParsersAction):
+            words += list(action.choices)
+    return words
+
+
 def completion_script(parser):
-    """A bash completion script for `parser`'s subcommands, their words and options."""
-    subparsers = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-    cases = []
-    for name, sub in sorted(subparsers.choices.items()):
-        words = []
-        for action in sub._actions:
-            words += [s for s in action.option_strings if s.startswith("--")]
-            if not action.option_strings and action.choices:
-                words += list(action.choices)
-        cases.append('        %s) COMPREPLY=($(compgen -W "%s" -- "$cur")) ;;' % (name, " ".join(words)))
-    return _BASH % {"commands": " ".join(sorted(subparsers.choices)), "cases": "\n".join(cases)}
+    """A bash completion script for `parser`'s subcommands, their sub-actions, words and options."""
+    commands = _subcommands(parser)
+    actions, cases = [], []
+    for name, sub in sorted(commands.items()):
+        nested = _subcommands(sub)
+        if nested:
+            actions.append('            %s) COMPREPLY=($(compgen -W "%s" -- "$cur")); return ;;' % (name, " ".join(nested)))
+            cases += ['        %s/%s) COMPREPLY=($(compgen -W "%s" -- "$cur")) ;;' % (name, action, " ".join(_words(p)))
+                      for action, p in nested.items()]
+        else:
+            cases.append('        %s/*) COMPREPLY=($(compgen -W "%s" -- "$cur")) ;;' % (name, " ".join(_words(sub))))
+    return _BASH % {"commands": " ".join(sorted(commands)), "actions": "\n".join(actions), "cases": "\n".join(cases)}
 
 
 def completion_parser(sub):

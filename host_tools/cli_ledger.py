@@ -9,8 +9,7 @@ import json
 import os
 import sys
 
-from host_tools.cli_common import CommandError, add_json, add_port, port_of
-from host_tools.device import Device
+from host_tools.cli_common import CommandError, add_actions, add_json, add_link, file_problem, link_of, write_file
 from host_tools.ledger import Ledger, LedgerDamaged, LedgerError
 
 # --- pull --------------------------------------------------------------------
@@ -19,10 +18,8 @@ from host_tools.ledger import Ledger, LedgerDamaged, LedgerError
 def do_pull(args):
     from host_tools.pull import pull
 
-    def device(port):
-        return Device(port, framing=args.framing)
-
-    result = asyncio.run(pull(port_of(args), args.ledger, device))
+    link = link_of(args)
+    result = asyncio.run(pull(link.port, args.ledger, lambda _port: link.device(framing=args.framing)))
     try:
         with Ledger(args.ledger, readonly=True) as ledger:
             verdict = _verdict(ledger, result.device)
@@ -82,7 +79,7 @@ def _pull_parser(sub):
         help="copy the records a device has not had acknowledged into a ledger",
         epilog="example: edgemeter pull --port /dev/ttyUSB0 --ledger field.sqlite --json",
     )
-    add_port(p)
+    add_link(p)
     p.add_argument("--ledger", required=True, help="SQLite ledger file (created if missing)")
     p.add_argument(
         "--framing",
@@ -256,10 +253,6 @@ def do_log(args):
         raise CommandError(_damaged_hint(exc)) from None
     except LedgerError as exc:
         raise CommandError(str(exc)) from None
-    except BrokenPipeError:
-        # `edgemeter log | head` stopped reading: end quietly, and keep Python's
-        # final flush from failing on the closed pipe.
-        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
 
 
 def _log_parser(sub):
@@ -327,8 +320,10 @@ def do_reconcile(args):
         try:
             with open(args.agreement, encoding="utf-8") as f:
                 agreement = json.load(f)
-        except (OSError, ValueError) as error:
-            raise CommandError("agreement %s: %s" % (args.agreement, error)) from None
+        except OSError as error:
+            raise CommandError("--agreement %s" % file_problem(error)) from None
+        except ValueError as error:
+            raise CommandError("--agreement %s: not JSON: %s" % (args.agreement, error)) from None
         if not isinstance(agreement, dict):
             raise CommandError("agreement %s: expected a JSON object of prices and promises" % args.agreement)
     if args.plan_quota_mb is not None:
@@ -355,12 +350,11 @@ def do_reconcile(args):
             print("edgemeter: note: %s is the bill of %s, not of %s's subscriber (%s): reconciled because --device "
                   "names it" % (check["bill"], check["phone"], device, " or ".join(check["subscribers"])), file=sys.stderr)
     if args.csv:
-        claim.write_csv(report, args.csv)
+        write_file(args.csv, "--csv", claim.csv_text(report))
     if args.html:
         from host_tools import claim_html
 
-        with open(args.html, "w", encoding="utf-8") as f:
-            f.write(claim_html.render(report))
+        write_file(args.html, "--html", claim_html.render(report))
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
@@ -474,7 +468,7 @@ def do_ledger_backup(args):
 
 
 def do_ledger(args):
-    {"check": do_ledger_check, "backup": do_ledger_backup}[args.ledger_command](args)
+    {"check": do_ledger_check, "backup": do_ledger_backup}[args.action](args)
 
 
 def _ledger_parser(sub):
@@ -485,8 +479,7 @@ def _ledger_parser(sub):
         "          edgemeter ledger backup field.sqlite /media/usb/field-2026-12-01.sqlite",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    actions = p.add_subparsers(dest="ledger_command", metavar="ACTION")
-    actions.required = True
+    actions = add_actions(p)
     check = actions.add_parser(
         "check",
         help="integrity (SQLite), gaps per device and epoch, MAC chains; read-only",

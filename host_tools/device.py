@@ -76,19 +76,30 @@ def open_port(port, baudrate=DEFAULT_BAUD):
     except ValueError as exc:
         raise DeviceError("%s is not a usable port: %s" % (port, exc)) from None
     except serial.SerialException as exc:
-        code = getattr(exc, "errno", None)
-        text = str(exc)
-        if code == errno.ENOENT or "No such file" in text:
-            hint = "no such port; is the cable plugged in? (list ports: python -m serial.tools.list_ports)"
-        elif code in (errno.EBUSY, errno.EAGAIN) or "lock" in text.lower():
-            hint = "port busy: another program (a serial monitor, another edgemeter) has it open"
-        elif code == errno.EACCES or "Permission denied" in text:
-            hint = "permission denied: add your user to the 'dialout' group, then log in again"
-        else:
-            hint = text
-        raise DeviceError("cannot open %s: %s" % (port, hint)) from None
+        raise DeviceError("cannot open %s: %s" % (port, _open_hint(exc))) from None
     conn.reset_input_buffer()
     return conn
+
+
+# Why pyserial could not open a port, in the technician's words, and what to do.
+_LIST_PORTS = " (list the ports: edgemeter ports)"
+
+
+def _open_hint(exc):
+    """The hint for pyserial's SerialException `exc` on opening a port."""
+    code = getattr(exc, "errno", None)
+    text = str(exc)
+    if code == errno.ENOENT or "No such file" in text:
+        return "no such port; is the cable plugged in?" + _LIST_PORTS
+    if code == errno.EISDIR or "Is a directory" in text:
+        return "is a folder, not a serial port" + _LIST_PORTS
+    if code == errno.ENOTTY or "Inappropriate ioctl" in text:
+        return "not a serial device (a plain file?)" + _LIST_PORTS
+    if code in (errno.EBUSY, errno.EAGAIN) or "lock" in text.lower():
+        return "port busy: another program (a serial monitor, another edgemeter) has it open"
+    if code == errno.EACCES or "Permission denied" in text:
+        return "permission denied: add your user to the 'dialout' group, then log in again"
+    return text
 
 
 class _PortOpening:

@@ -185,6 +185,21 @@ def _fsync_dir(path):
         os.close(fd)
 
 
+def check_path(path, readonly=False):
+    """LedgerError if `path` cannot be a ledger (to read if `readonly`, else to
+    write): a folder, a file missing, a new file's folder missing."""
+    if os.path.isdir(path):
+        raise LedgerError("ledger %s is a folder: name a ledger file in it, e.g. %s" % (
+            path, os.path.join(path, "field.sqlite")))
+    if os.path.exists(path):
+        return
+    if readonly:
+        raise LedgerError("no ledger at %s" % path)
+    folder = os.path.dirname(os.path.abspath(path))
+    if not os.path.isdir(folder):
+        raise LedgerError("cannot create ledger %s: no such folder %s" % (path, folder))
+
+
 class Ledger:
     """One SQLite ledger file, shared by many devices. Not thread-safe; one per process."""
 
@@ -203,8 +218,7 @@ class Ledger:
         self._reader = None  # a second connection: add() reads each batch back through it
         self._immutable = False  # opened immutable: no writer had it open
         existed = os.path.exists(self.path)
-        if readonly and not existed:
-            raise LedgerError("no ledger at %s" % self.path)
+        check_path(self.path, readonly)
         self._db = self._connect(readonly or not create, readonly)
         try:
             self._setup()
@@ -214,6 +228,10 @@ class Ledger:
             self._db.close()
             if existed and "malformed" in str(error):
                 raise LedgerDamaged(self.path, str(error)) from None
+            if "readonly" in str(error):
+                raise LedgerError("ledger %s is read-only (an archive, or a read-only folder or medium): pull into "
+                                  "a ledger you can write; this one can still be read by log, reconcile and ledger "
+                                  "check" % self.path) from None
             raise LedgerError("cannot use ledger %s: %s" % (self.path, error)) from None
         except LedgerError:
             self._db.close()

@@ -10,7 +10,7 @@ ledger before anything is stored (end to end: the bytes the device wrote).
 import time
 
 from host_tools.device import Device, DeviceError
-from host_tools.ledger import Ledger, LedgerDamaged
+from host_tools.ledger import Ledger, LedgerDamaged, check_path
 from host_tools.metering_requests import Ack, LogStatus, RecordsRead
 from host_tools.progress import Progress
 from protocol import records
@@ -76,6 +76,7 @@ class PullLedgerDamaged(LedgerDamaged):
 
 
 async def pull(port, ledger_path, device_factory=Device):
+    check_path(ledger_path)  # a ledger path that cannot work is refused before the device is asked
     started = time.monotonic()
     async with device_factory(port) as device:
         status = await device.request(LogStatus(), retries=RETRIES)

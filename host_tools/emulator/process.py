@@ -14,10 +14,11 @@ EDGEMETER = os.path.join(os.path.dirname(sys.executable), "edgemeter")
 
 
 class EmulatorProcess:
-    def __init__(self, state_dir, *extra_args):
+    def __init__(self, state_dir, *extra_args, action="run"):
+        """`edgemeter emulate ACTION --state STATE_DIR EXTRA_ARGS…` (ACTION: run or repl)."""
         self.state_dir = str(state_dir)
         self.process = subprocess.Popen(
-            [EDGEMETER, "emulate", "--state", self.state_dir, *extra_args],
+            [EDGEMETER, "emulate", action, "--state", self.state_dir, *extra_args],
             stdin=subprocess.DEVNULL,
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,

@@ -66,3 +66,10 @@ def test_port_from_environment_or_a_clear_error(capsys, monkeypatch):
 def test_bad_url_names_the_problem(capsys):
     status, _out, err = _run(capsys, "info", "--port", "nosuchscheme://x")
     assert status == 1 and err.startswith("edgemeter: nosuchscheme://x is not a usable port")
+
+
+def test_a_port_that_is_no_serial_device_gets_a_hint(capsys, tmp_path):
+    for port, hint in (("/dev/null", "not a serial device (a plain file?)"), (str(tmp_path), "is a folder, not a serial port")):
+        status, _out, err = _run(capsys, "status", "--port", port)
+        assert status == 1
+        assert err.strip() == "edgemeter: cannot open %s: %s (list the ports: edgemeter ports)" % (port, hint)

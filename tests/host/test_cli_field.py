@@ -27,6 +27,9 @@ def test_bash_completion_offers_the_parsers_commands_and_options():
     assert set(_complete(["edgemeter", ""])) == set(cli.COMMANDS)
     assert _complete(["edgemeter", "reconcile", "--acc"]) == ["--account"]
     assert _complete(["edgemeter", "config", "s"]) == ["set"]
+    assert _complete(["edgemeter", "config", "set", "s"]) == ["sms_words"]
+    assert "--quota-mb" in _complete(["edgemeter", "plan", "set", "--"])
+    assert "--quota-mb" not in _complete(["edgemeter", "plan", "get", "--"])  # each action, its own options
     assert "--interval" in _complete(["edgemeter", "monitor", "--"])
 
 

@@ -285,3 +285,39 @@ def test_a_read_that_a_pull_overtakes_is_not_called_damage(tmp_path):
             with pytest.raises(LedgerError, match="changed while it was read .*: run the command again") as caught:
                 list(reader.records())
             assert not isinstance(caught.value, LedgerDamaged)
+
+
+def _as_a_user(code):
+    """Run Python `code` as this user, or as nobody when the tests run as root (root
+    may write a read-only file): (exit status, stderr)."""
+    import subprocess
+    import sys
+
+    argv = [sys.executable, "-c", code]
+    if os.geteuid() == 0:
+        argv = ["setpriv", "--reuid=65534", "--regid=65534", "--clear-groups"] + argv
+    repo = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+    done = subprocess.run(argv, capture_output=True, text=True, env=dict(os.environ, PYTHONPATH=repo), timeout=60)
+    return done.returncode, done.stderr
+
+
+def test_writing_into_a_read_only_ledger_says_so_and_how_to_go_on():
+    import shutil
+    import tempfile
+
+    folder = tempfile.mkdtemp(prefix="edgemeter-archive-")  # under /tmp: nobody can reach it
+    try:
+        os.chmod(folder, 0o755)
+        path = os.path.join(folder, "field.sqlite")
+        with Ledger(path) as ledger:
+            ledger.add(DEVICE, 7, month_frames(month_records()))
+        os.chmod(path, 0o444)
+        code = ("from host_tools.ledger import Ledger, LedgerError\n"
+                "try:\n Ledger(%r, check=True)\nexcept LedgerError as e:\n raise SystemExit(str(e))\n" % path)
+        status, err = _as_a_user(code)
+        assert status == 1 and "Traceback" not in err
+        assert err.strip() == ("ledger %s is read-only (an archive, or a read-only folder or medium): pull into a "
+                               "ledger you can write; this one can still be read by log, reconcile and ledger check"
+                               % path)
+    finally:
+        shutil.rmtree(folder)

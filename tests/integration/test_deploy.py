@@ -6,6 +6,7 @@ import asyncio
 import os
 
 from host_tools import cli
+from host_tools.cli_common import Link
 from host_tools.cli_deploy import running_version
 from host_tools.emulator.process import EmulatorProcess
 from firmware.version import VERSION
@@ -13,7 +14,7 @@ from firmware.version import VERSION
 
 def test_deploy_copies_the_build_and_the_board_boots_it(tmp_path, capsys):
     state = tmp_path / "board"
-    repl = EmulatorProcess(state, "repl")  # a bare MicroPython board on the bench
+    repl = EmulatorProcess(state, action="repl")  # a bare MicroPython board on the bench
     try:
         assert cli.main(["deploy", "--board", "emulated", "--port", repl.port, "--no-reset"]) == 0, capsys.readouterr().err
     finally:
@@ -27,7 +28,7 @@ def test_deploy_copies_the_build_and_the_board_boots_it(tmp_path, capsys):
     board = EmulatorProcess(state)  # boots STATE/fs/main.py
     try:
         board.wait_ready()
-        assert asyncio.run(running_version(board.port, 10)) == "edgemeter-" + VERSION
+        assert asyncio.run(running_version(Link(board.port), 10)) == "edgemeter-" + VERSION
         assert "booted (power-on)" in board.console()
         assert cli.main(["deploy", "--board", "emulated", "--port", board.port, "--no-reset"]) == 1
     finally:

@@ -138,7 +138,7 @@ def test_a_second_emulator_on_a_running_boards_folder_is_refused_and_ports_lists
             (board.port, board.process.pid, state)]
         assert "emulated board (board's host link, state %s)" % state in _edgemeter("ports").stdout
 
-        second = _edgemeter("emulate", "--state", state, timeout=30)
+        second = _edgemeter("emulate", "run", "--state", state, timeout=30)
         assert second.returncode == 1
         assert second.stderr == "edgemeter: %s is in use by the emulator with pid %d\n" % (state, board.process.pid)
 

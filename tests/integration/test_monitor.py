@@ -4,6 +4,7 @@ import io
 import json
 
 from host_tools import cli
+from host_tools.cli_common import Link
 from host_tools.cli_field import _monitor
 
 
@@ -27,7 +28,26 @@ def test_monitor_on_a_pipe_prints_blocks_and_on_a_terminal_redraws(emulator):
             return True
 
     piped, terminal = io.StringIO(), Terminal()
-    asyncio.run(_monitor(emulator.port, 0.1, 2, False, piped))
-    asyncio.run(_monitor(emulator.port, 0.1, 2, False, terminal))
+    asyncio.run(_monitor(Link(emulator.port), 0.1, 2, False, piped))
+    asyncio.run(_monitor(Link(emulator.port), 0.1, 2, False, terminal))
     assert "\x1b[" not in piped.getvalue() and piped.getvalue().count("remaining") == 2
     assert terminal.getvalue().count("\x1b[H\x1b[J") == 2 and "reminders 10 MB: armed" in terminal.getvalue()
+
+
+def test_a_reader_that_stops_early_ends_the_command_quietly(emulator):
+    """`edgemeter status | head -2` and `edgemeter monitor --json | head`: the reader goes
+    after a line or two. With it gone before the first line, every write fails: exit 0,
+    nothing on stderr, no traceback."""
+    import os
+    import subprocess
+
+    from host_tools.emulator.process import EDGEMETER
+
+    for argv in (["status", "--port", emulator.port], ["monitor", "--json", "--interval", "0.1", "--port", emulator.port]):
+        reader, writer = os.pipe()
+        os.close(reader)
+        try:
+            done = subprocess.run([EDGEMETER, *argv], stdout=writer, stderr=subprocess.PIPE, timeout=60)
+        finally:
+            os.close(writer)
+        assert (done.returncode, done.stderr.decode()) == (0, ""), argv

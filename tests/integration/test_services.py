@@ -12,7 +12,7 @@ def test_list_then_cancel_through_10086(tmp_path, capsys):
     state, board = start_board(tmp_path, {"quota_mb": 100}, [], "--speed", "10", services=services)
     try:
         board.wait_ready()
-        assert cli.main(["services", "--port", board.port, "--json"]) == 0, capsys.readouterr().err
+        assert cli.main(["services", "list", "--port", board.port, "--json"]) == 0, capsys.readouterr().err
         listed = json.loads(capsys.readouterr().out)["listed"]["items"]
         assert listed == [[1, "手机报", 300], [2, "彩铃", 500], [3, "游戏包", 1000]]
         assert cli.main(["services", "cancel", "--port", board.port, "1", "3"]) == 0, capsys.readouterr().err
