@@ -242,7 +242,7 @@ def _fresh_state(name):
 def demo(c):
     """Boot the emulated board, let it meter until the reminders come, then query it
     from the host as a technician would; then bill a month with errors and reconcile."""
-    from host_tools.device import DeviceError
+    from host_tools.device.session import DeviceError
 
     try:
         _demo_metering()

@@ -15,7 +15,7 @@ import sys
 import tempfile
 
 from bench.table import Row
-from host_tools.device import Device
+from host_tools.device.session import Device
 from host_tools.emulator.process import EmulatorProcess
 from host_tools.ledger import Ledger
 from host_tools.pull import pull

@@ -18,7 +18,7 @@ from smpclient.transport.serial import SMPSerialTransport
 
 from bench.table import Row
 from host_tools import mpy_build
-from host_tools.device import open_port
+from host_tools.device.session import open_port
 from host_tools.emulator.process import EmulatorProcess
 
 DURATION_S = 3.0

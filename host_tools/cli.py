@@ -25,7 +25,7 @@ from host_tools import cli_emulate as emu
 from host_tools import cli_field as field
 from host_tools import cli_ledger as led
 from host_tools.cli_common import EXIT_ERROR, EXIT_INTERRUPTED, CommandError, add_link, file_problem
-from host_tools.device import DeviceError
+from host_tools.device.session import DeviceError
 from host_tools.ledger import LedgerError
 
 COMMANDS = {

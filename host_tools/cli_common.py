@@ -12,7 +12,7 @@ import argparse
 import errno
 import os
 
-from host_tools.device import DEFAULT_BAUD, DEFAULT_TIMEOUT_S, Device
+from host_tools.device.session import DEFAULT_BAUD, DEFAULT_TIMEOUT_S, Device
 from protocol import settings
 
 EXIT_ERROR = 1

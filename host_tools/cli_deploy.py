@@ -10,7 +10,7 @@
 4. the firmware version is read back over SMP (OS info "v") until it answers, and
    must be the one just built;
 5. a board without a key is given one (firmware/auth_guard.py), kept in the
-   technician's key file first (host_tools/keys.py).
+   technician's key file first (host_tools/device/keys.py).
 
 The emulated board's REPL (`edgemeter emulate repl --state DIR`) takes the same
 copy; it cannot reset into the firmware on the same port, so there deploy stops
@@ -26,8 +26,8 @@ import sys
 import time
 
 from host_tools.cli_common import CommandError, Link, add_link, link_of
-from host_tools.device import DeviceError
-from host_tools.keys import KeyFile
+from host_tools.device.keys import KeyFile
+from host_tools.device.session import DeviceError
 
 COPY_TIMEOUT_S = 300
 PROBE_TIMEOUT_S = 15  # a MicroPython REPL answers in well under a second
@@ -116,8 +116,8 @@ def do_deploy(args):
 
 
 async def _provision(link):
-    """Give a new board its key (host_tools/provisioning.py); its device id."""
-    from host_tools.provisioning import provision
+    """Give a new board its key (host_tools/device/provisioning.py); its device id."""
+    from host_tools.device.provisioning import provision
 
     async with link.device() as device:
         return await provision(device)

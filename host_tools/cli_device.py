@@ -104,7 +104,7 @@ MB = settings.MB
 
 
 async def _plan(link, request=None):
-    from host_tools.metering_requests import PlanRead
+    from host_tools.device.requests import PlanRead
 
     return await device_state(link, request or PlanRead())
 
@@ -202,7 +202,7 @@ def _plan_write(args):
 
 
 def do_plan(args):
-    from host_tools.metering_requests import PlanWrite
+    from host_tools.device.requests import PlanWrite
 
     write = _plan_write(args) if args.action == "set" else None
     _print_plan(asyncio.run(_plan(link_of(args), PlanWrite(**write) if write else None)), args.json)
@@ -268,7 +268,7 @@ def _low_fen(text):
 
 
 def do_balance(args):
-    from host_tools.metering_requests import BalanceRead, BalanceWrite
+    from host_tools.device.requests import BalanceRead, BalanceWrite
 
     request = BalanceWrite(low_fen=_low_fen(args.low_yuan)) if args.low_yuan else BalanceRead()
     state = asyncio.run(device_state(link_of(args), request))
@@ -302,7 +302,7 @@ def _balance_parser(sub):
 
 async def _services(link, numbers, wait_s):
     """Ask 10086 through the device ("0000", or a cancel) and wait for its answer."""
-    from host_tools.metering_requests import ServicesRead, ServicesWrite
+    from host_tools.device.requests import ServicesRead, ServicesWrite
 
     dump = {"exclude": {"header", "version", "sequence", "smp_data"}}
     async with link.device() as device:
@@ -378,7 +378,7 @@ CONFIG_SETTINGS = {"sms_words": _sms_words}
 
 
 def do_config(args):
-    from host_tools.metering_requests import ConfigRead, ConfigWrite
+    from host_tools.device.requests import ConfigRead, ConfigWrite
 
     if args.action == "set":
         request = ConfigWrite(**{args.key: CONFIG_SETTINGS[args.key](args.value)})
@@ -418,7 +418,7 @@ def _config_parser(sub):
 
 
 def do_snooze(args):
-    from host_tools.metering_requests import Snooze
+    from host_tools.device.requests import Snooze
 
     _print_plan(asyncio.run(_plan(link_of(args), Snooze(on=not args.cancel))), args.json)
 

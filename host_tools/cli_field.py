@@ -95,7 +95,7 @@ EVENTS = 8
 
 async def _snapshot(device):
     """Plan state, log status and the last EVENTS records, read in one session."""
-    from host_tools.metering_requests import LogStatus, PlanRead, RecordsRead
+    from host_tools.device.requests import LogStatus, PlanRead, RecordsRead
 
     dump = {"exclude": {"header", "version", "sequence", "smp_data"}}
     plan = (await device.request(PlanRead())).model_dump(**dump)

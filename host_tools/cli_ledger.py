@@ -58,8 +58,8 @@ def _raise_if_flagged(verdict):
 
 def _verdict(ledger, device):
     """The MAC check of every record of `device` in the ledger (host_tools/evidence_check.py)."""
+    from host_tools.device.keys import KeyFileError
     from host_tools.evidence_check import verdict
-    from host_tools.keys import KeyFileError
 
     try:
         return verdict(ledger, device)
@@ -395,8 +395,8 @@ def _explained(gap, links):
 
 
 def _check_report(ledger):
+    from host_tools.device.keys import KeyFile, KeyFileError
     from host_tools.evidence_check import verdict as mac_verdict
-    from host_tools.keys import KeyFile, KeyFileError
 
     report = {"ledger": ledger.path, "integrity": ledger.integrity(), "logs": [], "evidence": []}
     if report["integrity"] != ["ok"]:

@@ -1,7 +1,7 @@
 """Which of a device's records in the ledger are its own, unaltered: their MAC chain checked.
 
 The device signs each record with its key (protocol/record_chain.py); the host
-has the key in the technician's key file (host_tools/keys.py). `check(ledger,
+has the key in the technician's key file (host_tools/device/keys.py). `check(ledger,
 device, key)` walks every log (epoch) of the device in seq order and returns a
 `Verdict`: each seq's status and the counts. Without a key nothing can be
 verified: every record is then "unverified", and says so. `verdict(ledger,
@@ -13,7 +13,7 @@ device attested at that pull (Ledger.links): "linked", not "broken". The
 Verdict lists those starts, and the links whose attestation did not check out.
 """
 
-from host_tools.keys import KeyFile
+from host_tools.device.keys import KeyFile
 from protocol import record_chain, records
 
 UNVERIFIED = "unverified"  # no key for this device on this host

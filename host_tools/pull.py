@@ -9,9 +9,9 @@ ledger before anything is stored (end to end: the bytes the device wrote).
 
 import time
 
-from host_tools.device import Device, DeviceError
+from host_tools.device.requests import Ack, LogStatus, RecordsRead
+from host_tools.device.session import Device, DeviceError
 from host_tools.ledger import Ledger, LedgerDamaged, check_path
-from host_tools.metering_requests import Ack, LogStatus, RecordsRead
 from host_tools.progress import Progress
 from protocol import records
 

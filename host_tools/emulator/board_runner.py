@@ -180,10 +180,10 @@ class BoardRunner:
 
     def _provision(self):
         """Like a technician at installation: give a new board its key (kept in the key
-        file, host_tools/keys.py) and, without a plan, the scenario's plan."""
-        from host_tools.device import Device
-        from host_tools.metering_requests import PlanRead, PlanWrite
-        from host_tools.provisioning import provision as provision_key
+        file, host_tools/device/keys.py) and, without a plan, the scenario's plan."""
+        from host_tools.device.provisioning import provision as provision_key
+        from host_tools.device.requests import PlanRead, PlanWrite
+        from host_tools.device.session import Device
 
         plan = self.scenario.plan
 

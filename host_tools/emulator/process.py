@@ -48,7 +48,7 @@ class EmulatorProcess:
         from smp import packet
         from smpclient.requests.os_management import EchoWrite
 
-        from host_tools.device import DeviceError, open_port
+        from host_tools.device.session import DeviceError, open_port
 
         self.pid(timeout)
         ping = b"".join(packet.encode(EchoWrite(d="ready?").BYTES))

@@ -13,7 +13,7 @@ from line_month import frames as month_frames
 from line_month import records as month_records
 
 from host_tools import cli
-from host_tools.keys import KeyFile
+from host_tools.device.keys import KeyFile
 from host_tools.ledger import Ledger, LedgerDamaged, LedgerError
 from protocol import auth, record_chain
 from protocol import records as r

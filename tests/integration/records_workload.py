@@ -10,9 +10,9 @@ reference framing (smp.packet) to keep up with the device.
 from smp import packet
 from smpclient.requests.os_management import DateTimeWrite
 
-from host_tools.device import open_port, signed
-from host_tools.keys import KeyFile
-from host_tools.metering_requests import AuthRead, AuthReadResponse
+from host_tools.device.keys import KeyFile
+from host_tools.device.requests import AuthRead, AuthReadResponse
+from host_tools.device.session import open_port, signed
 
 
 def _exchange(conn, message):

@@ -17,10 +17,10 @@ import time
 import pytest
 from records_workload import produce
 
-from host_tools.device import Device, DeviceError
+from host_tools.device.requests import LogStatus
+from host_tools.device.session import Device, DeviceError
 from host_tools.emulator.process import EmulatorProcess
 from host_tools.ledger import Ledger
-from host_tools.metering_requests import LogStatus
 from host_tools.pull import pull
 
 POWER_CUTS = 50

@@ -18,9 +18,9 @@ from smpclient.requests.os_management import (
 )
 from smpclient.transport.serial import SMPSerialTransport
 
-from host_tools.device import signed
-from host_tools.keys import KeyFile
-from host_tools.metering_requests import AuthRead
+from host_tools.device.keys import KeyFile
+from host_tools.device.requests import AuthRead
+from host_tools.device.session import signed
 
 
 async def _with_proof(client, request):

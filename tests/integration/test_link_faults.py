@@ -7,11 +7,11 @@ import threading
 
 from records_workload import produce
 
-from host_tools.device import Device, DeviceError
+from host_tools.device.requests import LogStatus, RecordsRead
+from host_tools.device.session import Device, DeviceError
 from host_tools.emulator.line_faults import LineFaults
 from host_tools.emulator.ptylink import PtyLink
 from host_tools.ledger import Ledger
-from host_tools.metering_requests import LogStatus, RecordsRead
 from host_tools.pull import pull, split_frames
 
 

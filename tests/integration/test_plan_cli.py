@@ -6,8 +6,8 @@ import json
 import pytest
 
 from host_tools import cli
-from host_tools.device import Device, DeviceError
-from host_tools.metering_requests import BalanceWrite, LogStatus, PlanWrite
+from host_tools.device.requests import BalanceWrite, LogStatus, PlanWrite
+from host_tools.device.session import Device, DeviceError
 
 MB = 1048576
 

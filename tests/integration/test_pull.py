@@ -7,9 +7,8 @@ import os
 from records_workload import produce
 
 from host_tools import cli
-from host_tools.device import Device
-from host_tools.metering_requests import Ack, LogStatus
-from host_tools.device import DeviceError
+from host_tools.device.requests import Ack, LogStatus
+from host_tools.device.session import Device, DeviceError
 from host_tools.ledger import Ledger
 from protocol import records
 

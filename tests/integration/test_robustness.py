@@ -20,7 +20,7 @@ from smpclient.generics import success
 from smpclient.requests.os_management import EchoWrite
 from smpclient.transport.serial import SMPSerialTransport
 
-from host_tools.device import open_port
+from host_tools.device.session import open_port
 
 FRAMES = 10_000
 

@@ -9,10 +9,10 @@ import json
 from records_workload import produce
 
 from host_tools import cli
-from host_tools.device import Device
+from host_tools.device.requests import RecordsRead
+from host_tools.device.session import Device
 from host_tools.evidence_check import verdict as mac_check
 from host_tools.ledger import Ledger
-from host_tools.metering_requests import RecordsRead
 from host_tools.pull import pull, split_frames
 from protocol import records
 

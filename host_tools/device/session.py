@@ -149,7 +149,7 @@ class Device:
 
     def __init__(self, port, baudrate=DEFAULT_BAUD, timeout_s=DEFAULT_TIMEOUT_S, retries=1, framing="console", keys=None):
         self.port = port
-        self.keys = keys  # host_tools.keys.KeyFile for signed writes; the default file if None
+        self.keys = keys  # host_tools.device.keys.KeyFile for signed writes; the default file if None
         self.timeout_s = timeout_s
         self.retries = retries
         self.transport = FRAMINGS[framing](baudrate)
@@ -198,8 +198,8 @@ class Device:
 
     async def _signed(self, request):
         """`request` with its "auth" proof over a fresh challenge (firmware/auth_guard.py)."""
-        from host_tools.keys import KeyFile, KeyFileError
-        from host_tools.metering_requests import AuthRead
+        from host_tools.device.keys import KeyFile, KeyFileError
+        from host_tools.device.requests import AuthRead
 
         challenge = await self.request(AuthRead(), retries=self.retries)
         keys = self.keys or KeyFile()

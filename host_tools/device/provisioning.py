@@ -6,9 +6,9 @@ The key is written to the key file before it is sent: if the answer is lost,
 the key is already where the next command will look for it.
 """
 
-from host_tools.device import DeviceError
-from host_tools.keys import KeyFile
-from host_tools.metering_requests import AuthRead, AuthWrite
+from host_tools.device.keys import KeyFile
+from host_tools.device.requests import AuthRead, AuthWrite
+from host_tools.device.session import DeviceError
 from protocol import auth
 
 
