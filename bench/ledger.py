@@ -13,7 +13,7 @@ import tempfile
 import time
 
 from bench.table import Row
-from host_tools.ledger import Ledger
+from host_tools.ledger.store import Ledger
 from protocol import records as rec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))

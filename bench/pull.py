@@ -17,8 +17,8 @@ import tempfile
 from bench.table import Row
 from host_tools.device.session import Device
 from host_tools.emulator.process import EmulatorProcess
-from host_tools.ledger import Ledger
-from host_tools.pull import pull
+from host_tools.ledger.pull import pull
+from host_tools.ledger.store import Ledger
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "integration"))
 from records_workload import produce  # noqa: E402

@@ -26,7 +26,7 @@ from host_tools import cli_field as field
 from host_tools import cli_ledger as led
 from host_tools.cli_common import EXIT_ERROR, EXIT_INTERRUPTED, CommandError, add_link, file_problem
 from host_tools.device.session import DeviceError
-from host_tools.ledger import LedgerError
+from host_tools.ledger.store import LedgerError
 
 COMMANDS = {
     "info": (dev.do_info, dev._info_parser),

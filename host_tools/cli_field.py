@@ -16,7 +16,7 @@ import sys
 import time
 
 from host_tools.cli_common import CommandError, add_json, add_link, link_of, reminder_status
-from host_tools.ledger import named_fields
+from host_tools.ledger.store import named_fields
 from protocol import record_names, records
 
 # USB vendor:product ids a technician meets, and what they are.

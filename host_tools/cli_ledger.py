@@ -10,13 +10,13 @@ import os
 import sys
 
 from host_tools.cli_common import CommandError, add_actions, add_json, add_link, file_problem, link_of, write_file
-from host_tools.ledger import Ledger, LedgerDamaged, LedgerError
+from host_tools.ledger.store import Ledger, LedgerDamaged, LedgerError
 
 # --- pull --------------------------------------------------------------------
 
 
 def do_pull(args):
-    from host_tools.pull import pull
+    from host_tools.ledger.pull import pull
 
     link = link_of(args)
     result = asyncio.run(pull(link.port, args.ledger, lambda _port: link.device(framing=args.framing)))
@@ -57,9 +57,9 @@ def _raise_if_flagged(verdict):
 
 
 def _verdict(ledger, device):
-    """The MAC check of every record of `device` in the ledger (host_tools/evidence_check.py)."""
+    """The MAC check of every record of `device` in the ledger (host_tools/ledger/evidence_check.py)."""
     from host_tools.device.keys import KeyFileError
-    from host_tools.evidence_check import verdict
+    from host_tools.ledger.evidence_check import verdict
 
     try:
         return verdict(ledger, device)
@@ -396,7 +396,7 @@ def _explained(gap, links):
 
 def _check_report(ledger):
     from host_tools.device.keys import KeyFile, KeyFileError
-    from host_tools.evidence_check import verdict as mac_verdict
+    from host_tools.ledger.evidence_check import verdict as mac_verdict
 
     report = {"ledger": ledger.path, "integrity": ledger.integrity(), "logs": [], "evidence": []}
     if report["integrity"] != ["ok"]:

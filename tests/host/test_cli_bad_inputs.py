@@ -10,7 +10,7 @@ import pytest
 
 from host_tools import cli
 from line_month import DEVICE, BillRows, frames, records
-from host_tools.ledger import Ledger
+from host_tools.ledger.store import Ledger
 
 # What each exit status means (host_tools/cli.py and `edgemeter --help`).
 DOCUMENTED = {1: "an error", 2: "a usage error"}

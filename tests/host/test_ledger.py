@@ -17,7 +17,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli_run import run as _run
-from host_tools.ledger import SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError
+from host_tools.ledger.store import SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError
 from protocol import cbor
 from protocol import records as r
 
@@ -240,7 +240,7 @@ def test_close_and_reopen_keeps_everything(path):
 
 _ADD_THEN_WAIT = """
 import sys, time
-from host_tools.ledger import Ledger
+from host_tools.ledger.store import Ledger
 from protocol import records as r
 ledger = Ledger(sys.argv[1])
 frames = [r.frame(r.body(r.USAGE, seq, 1796083200 + seq, {8: seq})) for seq in range(1, 21)]

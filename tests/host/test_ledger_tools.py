@@ -14,7 +14,7 @@ from line_month import records as month_records
 
 from host_tools import cli
 from host_tools.device.keys import KeyFile
-from host_tools.ledger import Ledger, LedgerDamaged, LedgerError
+from host_tools.ledger.store import Ledger, LedgerDamaged, LedgerError
 from protocol import auth, record_chain
 from protocol import records as r
 
@@ -312,7 +312,7 @@ def test_writing_into_a_read_only_ledger_says_so_and_how_to_go_on():
         with Ledger(path) as ledger:
             ledger.add(DEVICE, 7, month_frames(month_records()))
         os.chmod(path, 0o444)
-        code = ("from host_tools.ledger import Ledger, LedgerError\n"
+        code = ("from host_tools.ledger.store import Ledger, LedgerError\n"
                 "try:\n Ledger(%r, check=True)\nexcept LedgerError as e:\n raise SystemExit(str(e))\n" % path)
         status, err = _as_a_user(code)
         assert status == 1 and "Traceback" not in err

@@ -7,7 +7,7 @@ import pytest
 
 from cli_run import run as _run
 from host_tools import cli
-from host_tools.ledger import Ledger
+from host_tools.ledger.store import Ledger
 from protocol import records as r
 
 T0 = 1796083200  # 2026-12-01T00:00:00Z

@@ -4,7 +4,7 @@ import csv
 import json
 
 from host_tools import cli
-from host_tools.ledger import Ledger
+from host_tools.ledger.store import Ledger
 from line_month import DEVICE, BillRows, frames, records
 
 

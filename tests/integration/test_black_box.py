@@ -20,8 +20,8 @@ from records_workload import produce
 from host_tools.device.requests import LogStatus
 from host_tools.device.session import Device, DeviceError
 from host_tools.emulator.process import EmulatorProcess
-from host_tools.ledger import Ledger
-from host_tools.pull import pull
+from host_tools.ledger.pull import pull
+from host_tools.ledger.store import Ledger
 
 POWER_CUTS = 50
 

@@ -11,8 +11,8 @@ from host_tools.device.requests import LogStatus, RecordsRead
 from host_tools.device.session import Device, DeviceError
 from host_tools.emulator.line_faults import LineFaults
 from host_tools.emulator.ptylink import PtyLink
-from host_tools.ledger import Ledger
-from host_tools.pull import pull, split_frames
+from host_tools.ledger.pull import pull, split_frames
+from host_tools.ledger.store import Ledger
 
 
 async def _device_log(port):

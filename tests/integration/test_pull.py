@@ -9,7 +9,7 @@ from records_workload import produce
 from host_tools import cli
 from host_tools.device.requests import Ack, LogStatus
 from host_tools.device.session import Device, DeviceError
-from host_tools.ledger import Ledger
+from host_tools.ledger.store import Ledger
 from protocol import records
 
 

@@ -11,9 +11,9 @@ from records_workload import produce
 from host_tools import cli
 from host_tools.device.requests import LogStatus, RecordsRead
 from host_tools.device.session import Device
-from host_tools.evidence_check import verdict as mac_check
-from host_tools.ledger import Ledger
-from host_tools.pull import pull, split_frames
+from host_tools.ledger.evidence_check import verdict as mac_check
+from host_tools.ledger.pull import pull, split_frames
+from host_tools.ledger.store import Ledger
 from protocol import records
 
 

@@ -11,8 +11,8 @@ import time
 
 from host_tools.device.requests import Ack, LogStatus, RecordsRead
 from host_tools.device.session import Device, DeviceError
-from host_tools.ledger import Ledger, LedgerDamaged, check_path
-from host_tools.progress import Progress
+from host_tools.ledger.progress import Progress
+from host_tools.ledger.store import Ledger, LedgerDamaged, check_path
 from protocol import records
 
 # Acknowledge at least every this many records during a long pull, so the

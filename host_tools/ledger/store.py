@@ -67,7 +67,7 @@ CREATE TABLE links (
 ) WITHOUT ROWID
 """
 # A link row is what the device said; it counts only once its `att` checks out
-# with the device's key (host_tools/evidence_check.py), so a forged one is kept
+# with the device's key (host_tools/ledger/evidence_check.py), so a forged one is kept
 # (as evidence of the attempt) but never links anything.
 
 _INT64_MAX = 2**63 - 1
