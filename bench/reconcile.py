@@ -88,8 +88,8 @@ def _status_kb(name):
 
 def _worker(rows, folder):
     """Run in a fresh process: write the bills, reconcile them, print the figures as JSON."""
-    from host_tools.device_evidence import DeviceEvidence
-    from host_tools.reconcile import reconcile
+    from host_tools.billing.device_evidence import DeviceEvidence
+    from host_tools.billing.reconcile import reconcile
 
     paths, written = [], 0
     for month in MONTHS:

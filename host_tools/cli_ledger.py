@@ -305,9 +305,9 @@ def _tolerances(pairs):
 def do_reconcile(args):
     import datetime
 
-    from host_tools import claim, reconcile
-    from host_tools.bill import BillError
-    from host_tools.device_evidence import DeviceEvidence
+    from host_tools.billing import claim, reconcile
+    from host_tools.billing.bill import BillError
+    from host_tools.billing.device_evidence import DeviceEvidence
 
     if not os.path.exists(args.ledger):
         raise CommandError("no ledger at %s: pull the device's records first with edgemeter pull" % args.ledger)
@@ -352,7 +352,7 @@ def do_reconcile(args):
     if args.csv:
         write_file(args.csv, "--csv", claim.csv_text(report))
     if args.html:
-        from host_tools import claim_html
+        from host_tools.billing import claim_html
 
         write_file(args.html, "--html", claim_html.render(report))
     if args.json:

@@ -10,7 +10,7 @@ rounded up to the fen per row, the plan fee less any promised discount. Then
 the scenario's billing errors are planted (scenario.BILLING_ERRORS), so a test
 or the demo knows exactly what reconciliation must find.
 
-Formats: the carrier's sectioned export with Chinese headers (host_tools/bill.py
+Formats: the carrier's sectioned export with Chinese headers (host_tools/billing/bill.py
 reads it back), or our English CSV. docs/bill-formats.md documents both.
 """
 

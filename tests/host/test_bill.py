@@ -1,8 +1,8 @@
-"""Bill import (host_tools/bill.py): both schemas read alike and exactly, bad rows named."""
+"""Bill import (host_tools/billing/bill.py): both schemas read alike and exactly, bad rows named."""
 
 import pytest
 
-from host_tools.bill import BillError, detect_encoding, read_bill
+from host_tools.billing.bill import BillError, detect_encoding, read_bill
 
 EXAMPLES = __import__("pathlib").Path(__file__).parents[2] / "docs" / "examples"
 SAME = ("kind", "start", "bytes", "seconds", "number", "discount_fen", "charge_fen", "roaming")

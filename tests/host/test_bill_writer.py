@@ -1,10 +1,10 @@
 """The emulated carrier's bill (host_tools/emulator/bill_writer.py): rows from its session
 records, charges by the agreement, each planted error where the scenario put it, and both
-formats reading back (host_tools/bill.py) to the same items."""
+formats reading back (host_tools/billing/bill.py) to the same items."""
 
 import json
 
-from host_tools.bill import read_bill
+from host_tools.billing.bill import read_bill
 from host_tools.emulator.bill_writer import BillWriter
 
 MB = 1048576

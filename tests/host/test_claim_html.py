@@ -23,7 +23,7 @@ from html.parser import HTMLParser
 
 import pytest
 
-from host_tools import claim_html
+from host_tools.billing import claim_html
 
 MB = 1048576
 FIRST_DAY = datetime.date(2026, 10, 22)

@@ -1,4 +1,4 @@
-"""Reconciliation (host_tools/reconcile.py): each category and each exclusion, with exact refunds.
+"""Reconciliation (host_tools/billing/reconcile.py): each category and each exclusion, with exact refunds.
 
 One line's November (tests/host/line_month.py): a bill that matches the device
 gives no finding; each test plants one billing error and checks the finding,
@@ -9,8 +9,8 @@ import datetime
 
 import pytest
 
-from host_tools.device_evidence import DeviceEvidence
-from host_tools.reconcile import PAYMENT, ReconcileError, reconcile
+from host_tools.billing.device_evidence import DeviceEvidence
+from host_tools.billing.reconcile import PAYMENT, ReconcileError, reconcile
 from line_month import DAILY, MB, TZ, BillRows, records
 
 TODAY = datetime.date(2026, 12, 20)

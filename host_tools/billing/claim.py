@@ -3,7 +3,7 @@
 The claim text is what the subscriber files with the carrier (10086, or in a
 shop): each qualifying finding, the double refund it is owed under 收费误差,
 双倍返还, how it is to be paid, and the 48-hour first-reply promise with its
-deadline counted from the filing time. The HTML page is host_tools/claim_html.py.
+deadline counted from the filing time. The HTML page is host_tools/billing/claim_html.py.
 """
 
 import csv
@@ -11,7 +11,7 @@ import datetime
 import io
 import os
 
-from host_tools.reconcile import PAYMENT, REPLY_HOURS
+from host_tools.billing.reconcile import PAYMENT, REPLY_HOURS
 from protocol.money import yuan
 
 

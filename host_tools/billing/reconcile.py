@@ -2,7 +2,7 @@
 
     report = reconcile(bill_paths, evidence, account="prepaid", today=date(2026, 12, 20))
 
-Every bill row is read once (host_tools/bill.py streams them) and checked:
+Every bill row is read once (host_tools/billing/bill.py streams them) and checked:
 
 - data: per local day, the volume billed against the volume the device metered,
   with the tolerances below; per row, the charge against the agreed out-of-plan
@@ -28,8 +28,8 @@ keep their first EVIDENCE_LINES bill lines.
 
 import datetime
 
-from host_tools.bill import KB, BillError, read_bill
-from host_tools.device_evidence import phone_number
+from host_tools.billing.bill import KB, BillError, read_bill
+from host_tools.billing.device_evidence import phone_number
 from protocol import money
 
 MB = KB * KB

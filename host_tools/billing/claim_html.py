@@ -1,6 +1,6 @@
 """The billing-error reconciliation report as one self-contained HTML page.
 
-    page = claim_html.render(report)   # report: the dict host_tools.reconcile makes
+    page = claim_html.render(report)   # report: the dict host_tools.billing.reconcile makes
 
 The page is what a subscriber prints or attaches to a claim (申诉) against the
 operator: who and which months, the amounts overcharged and claimed back, a daily
@@ -21,7 +21,7 @@ integer arithmetic, never through a float.
 import html
 import json
 
-from host_tools.claim import bill_names, shown_line
+from host_tools.billing.claim import bill_names, shown_line
 
 # The two bar colours, also used by the screenshot test to find the painted chart.
 DEVICE_COLOUR = "#2f6db5"
