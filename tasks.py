@@ -17,7 +17,7 @@ def build(c, board=None):
     """Compile firmware/, protocol/ and board/ to .mpy with mpy-cross: all of it into
     build/mpy (the emulator and the tests run from there), or with --board only what
     that board runs, for its MCU, into build/BOARD with its main.py and manifest.py."""
-    from host_tools import board_build, micropython_vm, mpy_build
+    from host_tools.build import board_build, micropython_vm, mpy_build
 
     try:
         out = board_build.build_board(board) if board else mpy_build.compile_tree()

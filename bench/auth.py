@@ -12,7 +12,7 @@ import tempfile
 
 from bench.store import BOARD_HEAP, DEVICE_TESTS, RECORDS
 from bench.table import Row
-from host_tools import micropython_vm
+from host_tools.build import micropython_vm
 
 
 def _run(*args):

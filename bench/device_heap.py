@@ -28,7 +28,7 @@ import subprocess
 import time
 
 from bench.table import Row
-from host_tools import micropython_vm
+from host_tools.build import micropython_vm
 
 COARSE = 2048
 FINE = 256  # the pool grows by 128 bytes (an allocation-table byte) per 129.5 heap bytes

@@ -17,7 +17,7 @@ from smpclient.requests.os_management import EchoWrite, MemoryPoolStatisticsRead
 from smpclient.transport.serial import SMPSerialTransport
 
 from bench.table import Row
-from host_tools import mpy_build
+from host_tools.build import mpy_build
 from host_tools.device.session import open_port
 from host_tools.emulator.process import EmulatorProcess
 

@@ -16,7 +16,7 @@ import tempfile
 import time
 
 from bench.table import Row
-from host_tools import micropython_vm
+from host_tools.build import micropython_vm
 
 DEVICE_TESTS = os.path.join(micropython_vm.REPO, "tests", "device")
 RECORDS = 2000

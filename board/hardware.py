@@ -19,7 +19,7 @@ A board folder (`board/esp32s3_sim7600/`, `board/pico_ec25/`) holds:
     "start", "len"} (a range of the port's flash storage, in bytes);
   - "mpy_cross" (the compiler's flags for this MCU) and "micropython" (the port,
     its make arguments and its manifest, to build an image with the firmware
-    frozen in) are for host_tools/board_build.py; "source" and "notes" say
+    frozen in) are for host_tools/build/board_build.py; "source" and "notes" say
     where the facts come from.
 
 The modem's power is a key, not a switch: `modem_power(True)` presses it for

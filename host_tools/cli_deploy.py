@@ -3,7 +3,7 @@
     edgemeter deploy --board pico_ec25 --port /dev/ttyACM0
 
 1. `invoke build --board B`'s work: the device packages compiled to .mpy with the
-   board's architecture flags, and the board's main.py (host_tools/board_build.py);
+   board's architecture flags, and the board's main.py (host_tools/build/board_build.py);
 2. mpremote copies that tree onto the board's filesystem over the raw REPL
    (`resume`: whatever runs is interrupted with Ctrl-C, nothing is soft-reset first);
 3. the board is reset, so main.py starts the new firmware;
@@ -84,7 +84,7 @@ async def running_version(link, wait_s):
 
 def do_deploy(args):
     from firmware.version import VERSION
-    from host_tools import board_build
+    from host_tools.build import board_build
 
     try:
         folder = board_build.build_board(args.board)

@@ -47,7 +47,7 @@ def _emulated_repl(args):
     filesystem is STATE/fs. Once main.py is there, `emulate` boots it."""
     import subprocess
 
-    from host_tools import micropython_vm
+    from host_tools.build import micropython_vm
     from host_tools.emulator import state_folder
     from host_tools.emulator.ptylink import PtyLink
 

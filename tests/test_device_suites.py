@@ -34,7 +34,7 @@ import os
 
 import pytest
 
-from host_tools import micropython_vm
+from host_tools.build import micropython_vm
 
 DEVICE_TESTS = sorted(glob.glob(os.path.join(micropython_vm.DEVICE_TESTS, "test_*.py")))
 

@@ -14,7 +14,7 @@ import re
 
 import pytest
 
-from host_tools import micropython_vm
+from host_tools.build import micropython_vm
 
 HARNESS = os.path.join(micropython_vm.REPO, "tests", "device", "powercut.py")
 # Simulated flash, the recorded writes and the model: host memory, not firmware RAM.

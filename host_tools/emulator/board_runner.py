@@ -27,7 +27,7 @@ import time
 
 from board import base
 from board.emulated import wiring
-from host_tools import micropython_vm
+from host_tools.build import micropython_vm
 from host_tools.emulator import state_folder
 from host_tools.emulator.carrier import Carrier
 from host_tools.emulator.modem_sim import SimulatedModem

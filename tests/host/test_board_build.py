@@ -1,4 +1,4 @@
-"""The per-board build (host_tools/board_build.py, `invoke build --board B`): every
+"""The per-board build (host_tools/build/board_build.py, `invoke build --board B`): every
 board builds; its .mpy files are for its MCU; its manifest freezes exactly what it
 compiled; its main.py compiles; an unknown board is one line of error.
 """
@@ -12,8 +12,8 @@ import sys
 
 import pytest
 
-from host_tools import board_build, mpy_build
-from host_tools.micropython_vm import REPO
+from host_tools.build import board_build, mpy_build
+from host_tools.build.micropython_vm import REPO
 
 # The .mpy header (MicroPython py/persistentcode.h): b"M", version 6, then a byte
 # holding the native architecture in bits 2-7 (MPY_FEATURE_ENCODE_ARCH) and the

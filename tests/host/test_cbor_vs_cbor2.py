@@ -21,7 +21,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from host_tools import micropython_vm
+from host_tools.build import micropython_vm
 from protocol.cbor import CBORDecodeError, CBOREncodeError, decode_prefix, dumps, loads
 
 DEVICE_DIR = os.path.join(micropython_vm.REPO, "tests", "device")

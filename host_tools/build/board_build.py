@@ -26,8 +26,8 @@ import os
 import shutil
 
 from firmware.version import VERSION
-from host_tools.micropython_vm import REPO
-from host_tools.mpy_build import DATA_FILES, BuildError, compile_module, compiler, copy_data_file
+from host_tools.build.micropython_vm import REPO
+from host_tools.build.mpy_build import DATA_FILES, BuildError, compile_module, compiler, copy_data_file
 
 BOARDS_DIR = os.path.join(REPO, "board")
 BUILD_ROOT = os.path.join(REPO, "build")
@@ -35,7 +35,7 @@ APPLICATION_PACKAGES = ("protocol", "firmware")
 
 MAIN = '''"""Boot edgemeter on this board: {board}.
 
-Written by host_tools/board_build.py.
+Written by host_tools/build/board_build.py.
 """
 
 from board.{name} import board
@@ -46,7 +46,7 @@ main.run(board())
 
 MANIFEST = """# Freeze edgemeter into a custom MicroPython image for the
 # {board}
-# (written by host_tools/board_build.py; paths are relative to this file):
+# (written by host_tools/build/board_build.py; paths are relative to this file):
 #     make -C micropython/ports/{port} {make} FROZEN_MANIFEST={path}
 # Then copy main.py and {data} to the board's filesystem.
 include("{port_manifest}")  # the port's frozen modules, asyncio among them

@@ -11,7 +11,7 @@ import os
 import shutil
 import subprocess
 
-from host_tools.micropython_vm import REPO, find_tool
+from host_tools.build.micropython_vm import REPO, find_tool
 
 DEVICE_PACKAGES = ("protocol", "board", "firmware")
 BUILD_DIR = os.path.join(REPO, "build", "mpy")

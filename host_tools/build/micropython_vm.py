@@ -15,7 +15,7 @@ import shutil
 import subprocess
 import sys
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 DEFAULT_HEAP = "64k"
 
 
@@ -53,7 +53,7 @@ def environ(extra_paths=(), base=None, relative=False):
     With `relative`, the entries are relative to the repo (the VM's cwd): each is a
     string on the VM's heap, as is every module's __file__ found through them.
     """
-    from host_tools import mpy_build
+    from host_tools.build import mpy_build
 
     env = dict(os.environ if base is None else base)
     paths = [mpy_build.compile_tree(), REPO, *extra_paths]
@@ -128,7 +128,7 @@ def compile_device_tests(out_dir=DEVICE_TESTS_BUILD):
     compiled file whose source is gone is removed. Each target is written apart
     and renamed into place, so concurrent runs never read half of one.
     """
-    from host_tools import mpy_build
+    from host_tools.build import mpy_build
 
     os.makedirs(out_dir, exist_ok=True)
     sources = {n[:-3]: os.path.join(DEVICE_TESTS, n) for n in os.listdir(DEVICE_TESTS) if n.endswith(".py")}
