@@ -12,7 +12,7 @@ from host_tools import cli
 from line_month import DEVICE, BillRows, frames, records
 from host_tools.ledger.store import Ledger
 
-# What each exit status means (host_tools/cli.py and `edgemeter --help`).
+# What each exit status means (host_tools/cli/program.py and `edgemeter --help`).
 DOCUMENTED = {1: "an error", 2: "a usage error"}
 EDGEMETER = [sys.executable, "-m", "host_tools.cli"]
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))

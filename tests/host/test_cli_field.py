@@ -4,7 +4,7 @@ import shutil
 import subprocess
 
 from host_tools import cli
-from host_tools.cli_field import completion_script, port_kind
+from host_tools.cli.field import completion_script, port_kind
 
 
 def test_ports_are_named_by_their_usb_ids():

@@ -47,7 +47,7 @@ def test_sizes_in_mb_and_kb_and_money_in_yuan_in_the_table_raw_in_json(capsys, l
 
 
 def test_a_plans_quota_reads_in_mb():
-    from host_tools.cli_ledger import _field_summary
+    from host_tools.cli.ledger_commands import _field_summary
 
     shown = _field_summary({"key": "plan", "old": None, "new": {"quota": 100 * 1048576, "cycle_day": 1}})
     assert shown == 'key="plan" old=null new={quota: 100.00 MB, cycle_day: 1}'

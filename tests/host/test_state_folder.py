@@ -66,7 +66,7 @@ def test_the_registry_lists_live_emulators_only(holder):
 def test_ports_marks_the_emulators_links(holder, capsys):
     from argparse import Namespace
 
-    from host_tools.cli_field import do_ports
+    from host_tools.cli.field import do_ports
 
     state, process = holder
     do_ports(Namespace(json=True))

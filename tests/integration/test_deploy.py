@@ -6,8 +6,8 @@ import asyncio
 import os
 
 from host_tools import cli
-from host_tools.cli_common import Link
-from host_tools.cli_deploy import running_version
+from host_tools.cli.common import Link
+from host_tools.cli.deploy import running_version
 from host_tools.emulator.process import EmulatorProcess
 from firmware.version import VERSION
 

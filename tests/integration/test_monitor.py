@@ -4,8 +4,8 @@ import io
 import json
 
 from host_tools import cli
-from host_tools.cli_common import Link
-from host_tools.cli_field import _monitor
+from host_tools.cli.common import Link
+from host_tools.cli.field import _monitor
 
 
 def test_monitor_json_lines_carry_plan_rate_and_last_events(emulator, capsys):

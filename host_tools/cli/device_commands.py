@@ -1,12 +1,13 @@
 """edgemeter subcommands that talk to a device: info, echo, plan, status, snooze,
-balance, services, config. Each is a `do_<name>(args)` handler and a `<name>_parser`
-factory (the table is in host_tools/cli.py)."""
+balance, services, config, clock. Each is a `do_<name>(args)` handler and a
+`_<name>_parser` that adds its parser with that handler; `register` adds them all
+(host_tools/cli/program.py calls it)."""
 
 import argparse
 import asyncio
 import json
 
-from host_tools.cli_common import (
+from host_tools.cli.common import (
     CommandError,
     add_actions,
     add_json,
@@ -70,7 +71,7 @@ def _info_parser(sub):
     )
     add_link(p)
     add_json(p)
-    return p
+    p.set_defaults(handler=do_info)
 
 
 # --- echo --------------------------------------------------------------------
@@ -95,7 +96,7 @@ def _echo_parser(sub):
     )
     add_link(p)
     p.add_argument("text")
-    return p
+    p.set_defaults(handler=do_echo)
 
 
 # --- plan and status ---------------------------------------------------------
@@ -240,7 +241,7 @@ def _plan_parser(sub):
     put.add_argument("--text", action="append", metavar="MB=TEXT",
                      help="one's own reminder text for a threshold; {mb} is the MB left (repeatable)")
     add_json(put)
-    return p
+    p.set_defaults(handler=do_plan)
 
 
 def do_status(args):
@@ -255,7 +256,7 @@ def _status_parser(sub):
     )
     add_link(p)
     add_json(p)
-    return p
+    p.set_defaults(handler=do_status)
 
 
 def _low_fen(text):
@@ -297,7 +298,7 @@ def _balance_parser(sub):
     add_link(p)
     p.add_argument("--low-yuan", help="remind when the balance falls to this amount")
     add_json(p)
-    return p
+    p.set_defaults(handler=do_balance)
 
 
 async def _services(link, numbers, wait_s):
@@ -362,7 +363,7 @@ def _services_parser(sub):
         action.add_argument("--wait", type=float, default=60.0, metavar="S",
                             help="seconds to wait for 10086's answer by SMS (default 60)")
         add_json(action)
-    return p
+    p.set_defaults(handler=do_services)
 
 
 def _sms_words(text):
@@ -414,7 +415,7 @@ def _config_parser(sub):
     for action in (get, put):
         add_link(action)
         add_json(action)
-    return p
+    p.set_defaults(handler=do_config)
 
 
 def do_snooze(args):
@@ -434,7 +435,7 @@ def _snooze_parser(sub):
     add_link(p)
     p.add_argument("--cancel", action="store_true", help="stop snoozing: cut data at 0 MB again")
     add_json(p)
-    return p
+    p.set_defaults(handler=do_snooze)
 
 
 # --- clock ---------------------------------------------------------------------
@@ -481,4 +482,17 @@ def _clock_parser(sub):
     for action in (get, put):
         add_link(action)
         add_json(action)
-    return p
+    p.set_defaults(handler=do_clock)
+
+
+def register(subparsers):
+    """Add info, echo, plan, status, snooze, balance, services, config and clock to `subparsers`."""
+    _info_parser(subparsers)
+    _echo_parser(subparsers)
+    _plan_parser(subparsers)
+    _status_parser(subparsers)
+    _snooze_parser(subparsers)
+    _balance_parser(subparsers)
+    _services_parser(subparsers)
+    _config_parser(subparsers)
+    _clock_parser(subparsers)

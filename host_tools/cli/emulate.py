@@ -7,7 +7,7 @@ import signal
 import sys
 import time
 
-from host_tools.cli_common import CommandError, add_actions, write_file
+from host_tools.cli.common import CommandError, add_actions, write_file
 
 # --- emulate -----------------------------------------------------------------
 
@@ -161,4 +161,9 @@ def _emulate_parser(sub):
     bill.add_argument("--format", choices=("carrier", "csv"), default="carrier",
                       help="the carrier's export with Chinese headers (default) or our English CSV")
     bill.add_argument("--agreement", help="also write the agreed tariffs as JSON for edgemeter reconcile")
-    return p
+    p.set_defaults(handler=do_emulate)
+
+
+def register(subparsers):
+    """Add emulate to `subparsers`."""
+    _emulate_parser(subparsers)

@@ -1,8 +1,11 @@
-"""The `edgemeter` command: one subcommand per job a technician does.
+"""The `edgemeter` program: its parser, the command table and `main`.
 
-Each subcommand is a `do_<name>(args)` handler plus an argparse factory, listed in
-`COMMANDS`; they live by what they talk to: cli_device.py (a device over SMP),
-cli_ledger.py (the host ledger and bills), cli_emulate.py (the emulated board).
+Each command family's `register(subparsers)` adds its commands, each parser's
+`handler` set to its `do_<name>(args)`; they live by what they talk to:
+device_commands.py (a device over SMP), ledger_commands.py (the host ledger and
+bills), emulate.py (the emulated board), deploy.py (a board's firmware) and
+field.py (ports, monitor, completion). `COMMANDS` is {name: handler}, in the
+order --help lists them.
 Commands with sub-actions nest them (`plan get|set`), each with only its own
 options; --port/-p, --baud and --timeout may come before the command or after it.
 Handlers raise `CommandError` (or `DeviceError`, `LedgerError`) with one line for
@@ -19,35 +22,12 @@ import os
 import sys
 
 from host_tools import __version__
-from host_tools import cli_deploy as deploy
-from host_tools import cli_device as dev
-from host_tools import cli_emulate as emu
-from host_tools import cli_field as field
-from host_tools import cli_ledger as led
-from host_tools.cli_common import EXIT_ERROR, EXIT_INTERRUPTED, CommandError, add_link, file_problem
+from host_tools.cli import deploy, device_commands, emulate, field, ledger_commands
+from host_tools.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, CommandError, add_link, file_problem, subcommands
 from host_tools.device.session import DeviceError
 from host_tools.ledger.store import LedgerError
 
-COMMANDS = {
-    "info": (dev.do_info, dev._info_parser),
-    "echo": (dev.do_echo, dev._echo_parser),
-    "pull": (led.do_pull, led._pull_parser),
-    "plan": (dev.do_plan, dev._plan_parser),
-    "status": (dev.do_status, dev._status_parser),
-    "snooze": (dev.do_snooze, dev._snooze_parser),
-    "balance": (dev.do_balance, dev._balance_parser),
-    "services": (dev.do_services, dev._services_parser),
-    "config": (dev.do_config, dev._config_parser),
-    "clock": (dev.do_clock, dev._clock_parser),
-    "log": (led.do_log, led._log_parser),
-    "reconcile": (led.do_reconcile, led._reconcile_parser),
-    "ledger": (led.do_ledger, led._ledger_parser),
-    "emulate": (emu.do_emulate, emu._emulate_parser),
-    "deploy": (deploy.do_deploy, deploy.deploy_parser),
-    "ports": (field.do_ports, field.ports_parser),
-    "monitor": (field.do_monitor, field.monitor_parser),
-    "completion": (lambda args: print(field.completion_script(build_parser()), end=""), field.completion_parser),
-}
+FAMILIES = (device_commands, ledger_commands, emulate, deploy, field)
 
 
 def build_parser():
@@ -68,9 +48,12 @@ def build_parser():
     add_link(parser, top=True)
     sub = parser.add_subparsers(dest="command", metavar="COMMAND")
     sub.required = True
-    for name, (_handler, factory) in COMMANDS.items():
-        factory(sub)
+    for family in FAMILIES:
+        family.register(sub)
     return parser
+
+
+COMMANDS = {name: command.get_default("handler") for name, command in subcommands(build_parser()).items()}
 
 
 def main(argv=None):
@@ -78,9 +61,8 @@ def main(argv=None):
     # smpclient logs every timeout at ERROR; the CLI reports failures itself, once.
     logging.getLogger("smpclient").setLevel(logging.CRITICAL)
     logging.getLogger("smp").setLevel(logging.CRITICAL)
-    handler = COMMANDS[args.command][0]
     try:
-        handler(args)
+        args.handler(args)
         sys.stdout.flush()
     except (CommandError, DeviceError, LedgerError) as exc:
         print("edgemeter: %s" % exc, file=sys.stderr)
@@ -98,7 +80,3 @@ def main(argv=None):
         print("edgemeter: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -25,7 +25,7 @@ import subprocess
 import sys
 import time
 
-from host_tools.cli_common import CommandError, Link, add_link, link_of
+from host_tools.cli.common import CommandError, Link, add_link, link_of
 from host_tools.device.keys import KeyFile
 from host_tools.device.session import DeviceError
 
@@ -123,7 +123,7 @@ async def _provision(link):
         return await provision(device)
 
 
-def deploy_parser(sub):
+def _deploy_parser(sub):
     p = sub.add_parser(
         "deploy",
         help="build the firmware for a board, install it with mpremote, check that it runs",
@@ -139,4 +139,9 @@ def deploy_parser(sub):
     p.add_argument("--check-port", help="read the version on this port instead (a board whose SMP link is another UART)")
     p.add_argument("--wait", type=float, default=30.0, metavar="S",
                    help="seconds to wait for the firmware to answer after the reset (default 30)")
-    return p
+    p.set_defaults(handler=do_deploy)
+
+
+def register(subparsers):
+    """Add deploy to `subparsers`."""
+    _deploy_parser(subparsers)

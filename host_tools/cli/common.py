@@ -2,7 +2,7 @@
 before sending, the link options (--port/-p, --baud, --timeout) and --json.
 
 A handler raises `CommandError` (or `DeviceError`, `LedgerError`) with one line for
-the user: what went wrong and, where it can, what to do next. host_tools/cli.py
+the user: what went wrong and, where it can, what to do next. host_tools/cli/program.py
 prints it as `edgemeter: <message>` and exits with `EXIT_ERROR`; a `BadValue`
 (a value the device would refuse, caught before the port is opened) exits with
 `EXIT_USAGE`, as argparse does for a bad option.
@@ -139,3 +139,11 @@ def reminder_status(entry):
     technician reads it: "delivered", "failed: +CMS ERROR: 1 (unassigned number)"."""
     _left, status, why = entry
     return "%s: %s" % (status, why) if why else status
+
+
+def subcommands(parser):
+    """The {name: parser} of `parser`'s subcommands (or sub-actions); {} if it has none."""
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            return action.choices
+    return {}

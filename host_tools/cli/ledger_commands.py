@@ -9,7 +9,7 @@ import json
 import os
 import sys
 
-from host_tools.cli_common import CommandError, add_actions, add_json, add_link, file_problem, link_of, write_file
+from host_tools.cli.common import CommandError, add_actions, add_json, add_link, file_problem, link_of, write_file
 from host_tools.ledger.store import Ledger, LedgerDamaged, LedgerError
 
 # --- pull --------------------------------------------------------------------
@@ -88,7 +88,7 @@ def _pull_parser(sub):
         help="SMP serial framing: base64 console lines (default) or COBS frames, a third faster",
     )
     p.add_argument("--json", action="store_true", help='print {"device", "pulled", "new", "duplicates", "head_seq"}')
-    return p
+    p.set_defaults(handler=do_pull)
 
 
 # --- log ---------------------------------------------------------------------
@@ -272,7 +272,7 @@ def _log_parser(sub):
     p.add_argument("--until", type=_until, metavar="WHEN", help="only records up to then (a bare date: to its end)")
     p.add_argument("--last", type=_count, metavar="N", help="only the last N records (after the other filters)")
     p.add_argument("--json", action="store_true", help="print one JSON array of records (raw numbers: bytes, fen)")
-    return p
+    p.set_defaults(handler=do_log)
 
 
 def _ledger_device(ledger, wanted):
@@ -383,7 +383,7 @@ def _reconcile_parser(sub):
     p.add_argument("--csv", metavar="FILE", help="also write the findings as CSV")
     p.add_argument("--html", metavar="FILE", help="also write a self-contained HTML report with the claim text")
     add_json(p)
-    return p
+    p.set_defaults(handler=do_reconcile)
 
 
 # --- ledger check, ledger backup ----------------------------------------------------
@@ -494,4 +494,12 @@ def _ledger_parser(sub):
     backup.add_argument("file", metavar="FILE", help="the ledger file")
     backup.add_argument("dest", metavar="DEST", help="a new file for the copy")
     add_json(backup)
-    return p
+    p.set_defaults(handler=do_ledger)
+
+
+def register(subparsers):
+    """Add pull, log, reconcile and ledger to `subparsers`."""
+    _pull_parser(subparsers)
+    _log_parser(subparsers)
+    _reconcile_parser(subparsers)
+    _ledger_parser(subparsers)

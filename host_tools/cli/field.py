@@ -15,7 +15,7 @@ import json
 import sys
 import time
 
-from host_tools.cli_common import CommandError, add_json, add_link, link_of, reminder_status
+from host_tools.cli.common import CommandError, add_json, add_link, link_of, reminder_status, subcommands
 from host_tools.ledger.store import named_fields
 from protocol import record_names, records
 
@@ -76,7 +76,7 @@ def do_ports(args):
         print("%-16s %s%s" % (port["port"], port["description"], "  <- " + port["likely"] if port["likely"] else ""))
 
 
-def ports_parser(sub):
+def _ports_parser(sub):
     p = sub.add_parser(
         "ports",
         help="list serial ports (pyserial) and what is likely on each, and the running emulators' links",
@@ -84,7 +84,7 @@ def ports_parser(sub):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     add_json(p)
-    return p
+    p.set_defaults(handler=do_ports)
 
 
 # --- monitor -------------------------------------------------------------------
@@ -166,7 +166,7 @@ def do_monitor(args):
     asyncio.run(_monitor(link_of(args), args.interval, args.count, args.json, sys.stdout))
 
 
-def monitor_parser(sub):
+def _monitor_parser(sub):
     p = sub.add_parser(
         "monitor",
         help="live view of a device: usage, rate, remaining data, reminders, last events",
@@ -178,7 +178,7 @@ def monitor_parser(sub):
     p.add_argument("--interval", type=float, default=2.0, help="seconds between refreshes (default 2)")
     p.add_argument("--count", type=int, help="stop after this many refreshes (default: until Ctrl-C)")
     add_json(p)
-    return p
+    p.set_defaults(handler=do_monitor)
 
 
 # --- completion ----------------------------------------------------------------
@@ -207,14 +207,6 @@ complete -F _edgemeter edgemeter
 """
 
 
-def _subcommands(parser):
-    """The {name: parser} of `parser`'s subcommands (or sub-actions); {} if it has none."""
-    for action in parser._actions:
-        if isinstance(action, argparse._SubParsersAction):
-            return action.choices
-    return {}
-
-
 def _words(parser):
     """What may follow a command or sub-action: its options and choices."""
     words = []
@@ -227,10 +219,10 @@ def _words(parser):
 
 def completion_script(parser):
     """A bash completion script for `parser`'s subcommands, their sub-actions, words and options."""
-    commands = _subcommands(parser)
+    commands = subcommands(parser)
     actions, cases = [], []
     for name, sub in sorted(commands.items()):
-        nested = _subcommands(sub)
+        nested = subcommands(sub)
         if nested:
             actions.append('            %s) COMPREPLY=($(compgen -W "%s" -- "$cur")); return ;;' % (name, " ".join(nested)))
             cases += ['        %s/%s) COMPREPLY=($(compgen -W "%s" -- "$cur")) ;;' % (name, action, " ".join(_words(p)))
@@ -240,7 +232,14 @@ def completion_script(parser):
     return _BASH % {"commands": " ".join(sorted(commands)), "actions": "\n".join(actions), "cases": "\n".join(cases)}
 
 
-def completion_parser(sub):
+def do_completion(args):
+    # Imported here: the program imports this module to build its parser.
+    from host_tools.cli.program import build_parser
+
+    print(completion_script(build_parser()), end="")
+
+
+def _completion_parser(sub):
     p = sub.add_parser(
         "completion",
         help="print a shell completion script",
@@ -249,4 +248,11 @@ def completion_parser(sub):
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("shell", choices=("bash", "zsh"), help="zsh uses the bash script through bashcompinit")
-    return p
+    p.set_defaults(handler=do_completion)
+
+
+def register(subparsers):
+    """Add ports, monitor and completion to `subparsers`."""
+    _ports_parser(subparsers)
+    _monitor_parser(subparsers)
+    _completion_parser(subparsers)
