@@ -8,7 +8,7 @@ relay rather than handing out one pty pair means:
 - neither side ever sees a hang-up when the other closes (the relay keeps each
   slave open itself, in raw mode, so no echo or line editing touches the bytes);
 - the link can be paced like a real UART (`pace_bps` bytes per second each way)
-  and can damage what it carries (`faults`, see line_faults.py).
+  and can damage what it carries (`faults`, e.g. tests/integration/line_faults.py).
 
 `PtyLink(device_path=P)` relays to an existing serial path P instead of making
 the device-side pty: a cable spliced into another cable, for fault injection

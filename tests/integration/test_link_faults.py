@@ -5,11 +5,11 @@ The ledger still ends identical to the device's log."""
 import asyncio
 import threading
 
+from line_faults import LineFaults
 from records_workload import produce
 
 from host_tools.device.requests import LogStatus, RecordsRead
 from host_tools.device.session import Device, DeviceError
-from host_tools.emulator.line_faults import LineFaults
 from host_tools.emulator.ptylink import PtyLink
 from host_tools.ledger.pull import pull, split_frames
 from host_tools.ledger.store import Ledger
