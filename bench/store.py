@@ -1,4 +1,4 @@
-"""Bench rows for the record log (firmware/store.py) on the MicroPython VM.
+"""Bench rows for the record log (firmware/storage/record_log.py) on the MicroPython VM.
 
 Speed and flash wear come from tests/device/bench_store.py: unpaced appends on
 LittleFS over the emulated board's file flash (its geometry, 4096-byte blocks),

@@ -9,29 +9,36 @@ serve SMP on the host-link UART until a reset is requested. Later stages
 import asyncio
 import binascii
 
-from firmware import boot_reason, flashfs, rtc_check, smp_uart, store_io, usage_service
-from firmware.modem import Modem
-from firmware.modem_simcom import SimcomModem
-from firmware.auth_guard import Guard
-from firmware.balance import Balance
-from firmware.messaging import Messaging
-from firmware.sms_inbox import Inbox
-from firmware.sms_outbox import Outbox
-from firmware.sms_queries import Queries
-from firmware.subscriptions import Subscriptions
-from firmware.groups.metering import MeteringGroup
-from firmware.groups.os_mgmt import OSGroup
-from firmware.smp_server import SMPServer
-from firmware.store import RecordLog
+from firmware import boot_reason
+from firmware.account.balance import Balance
+from firmware.account.subscriptions import Subscriptions
+from firmware.metering import rtc_check, usage_service
+from firmware.modem.driver import Modem
+from firmware.modem.simcom import SimcomModem
+from firmware.smp import serial_loop
+from firmware.smp.auth_guard import Guard
+from firmware.smp.groups.account import AccountCommands
+from firmware.smp.groups.auth import AuthCommands
+from firmware.smp.groups.config import ConfigCommands
+from firmware.smp.groups.log import LogCommands
+from firmware.smp.groups.os_mgmt import OSGroup
+from firmware.smp.groups.plan import PlanCommands
+from firmware.smp.server import SMPServer
+from firmware.sms.inbox import Inbox
+from firmware.sms.messaging import Messaging
+from firmware.sms.outbox import Outbox
+from firmware.sms.queries import Queries
+from firmware.storage import flash_mount, state_files
+from firmware.storage.record_log import RecordLog
 from firmware.version import VERSION
 from protocol import records
 
 # Decoded SMP frame buffer advertised to clients (MCUmgr parameters). Large
 # enough that a READ of the record log fills most of a frame with records.
 SMP_BUF_SIZE = 4096
-LOG_DIR = flashfs.MOUNT_POINT + "/log"
-RUNNING_MARKER = flashfs.MOUNT_POINT + "/running"
-STATE_DIR = flashfs.MOUNT_POINT + "/state"
+LOG_DIR = flash_mount.MOUNT_POINT + "/log"
+RUNNING_MARKER = flash_mount.MOUNT_POINT + "/running"
+STATE_DIR = flash_mount.MOUNT_POINT + "/state"
 # The log may use this share of the partition; the rest is littlefs's room to
 # copy-on-write, plus the small state files.
 LOG_SHARE = 0.75
@@ -61,11 +68,11 @@ class Firmware:
 
     async def main(self):
         flash = self.board.flash()
-        formatted = flashfs.mount(flash)
+        formatted = flash_mount.mount(flash)
         partition = flash.ioctl(4, 0) * flash.ioctl(5, 0)
         self.log = RecordLog(LOG_DIR, self.device_id, int(partition * LOG_SHARE))
         recovered = self.log.open()
-        store_io.makedirs(STATE_DIR)
+        state_files.makedirs(STATE_DIR)
         # Before the first record of this boot: a provisioned device signs them all.
         guard = self.smp.guard = Guard(STATE_DIR + "/auth", self.record, self.board.clock)
         if guard.provisioned:
@@ -81,16 +88,23 @@ class Firmware:
         self.board.modem_power(True)
         driver = MODEM_DIALECTS[self.board.modem_dialect]
         modem = driver(self.board.modem_uart(), self.board.modem_power, self.board.modem_sleep_ms)
-        outbox = Outbox(modem, self.record, STATE_DIR + "/outbox")
-        usage = usage_service.UsageService(modem, self.board.clock, self.record, STATE_DIR, None, None, outbox)
-        balance = Balance(outbox, STATE_DIR + "/balance", lambda: (usage.recipients(), usage.line()[1]))
-        inbox = Inbox(modem, self.record, STATE_DIR + "/inbox")
-        queries = Queries(outbox, usage, balance, STATE_DIR + "/queries")
-        subscriptions = Subscriptions(outbox, STATE_DIR + "/subscriptions")
-        messaging = Messaging(modem, self.board.clock, outbox, inbox, balance, queries, subscriptions)
+        outbox = Outbox(modem=modem, record=self.record, path=STATE_DIR + "/outbox")
+        usage = usage_service.UsageService(modem=modem, clock=self.board.clock, record=self.record, state_dir=STATE_DIR,
+                                           outbox=outbox)
+        balance = Balance(outbox=outbox, path=STATE_DIR + "/balance",
+                          line=lambda: (usage.recipients(), usage.line()[1]))
+        inbox = Inbox(modem=modem, record=self.record, path=STATE_DIR + "/inbox")
+        queries = Queries(outbox=outbox, usage=usage, balance=balance, path=STATE_DIR + "/queries")
+        subscriptions = Subscriptions(outbox=outbox, path=STATE_DIR + "/subscriptions")
+        messaging = Messaging(modem=modem, clock=self.board.clock, outbox=outbox, inbox=inbox, balance=balance,
+                              queries=queries, subscriptions=subscriptions)
         usage.resume(modem_kept_power)
         OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record, clock_set=usage.clock_set)
-        MeteringGroup(self.smp, self.log, usage, balance, subscriptions, queries, guard)
+        LogCommands(self.smp, log=self.log)
+        PlanCommands(self.smp, plans=usage)
+        AccountCommands(self.smp, balance=balance, subscriptions=subscriptions)
+        ConfigCommands(self.smp, queries=queries)
+        AuthCommands(self.smp, log=self.log, guard=guard)
         self.board.led(True)
         print(
             "edgemeter %s booted (%s), flash %s, log epoch %d head %d%s"
@@ -103,7 +117,7 @@ class Firmware:
                 ", cut %d torn bytes" % recovered["torn_bytes"] if recovered.get("torn_bytes") else "",
             )
         )
-        server = asyncio.create_task(smp_uart.serve(self.smp, self.board.host_uart()))
+        server = asyncio.create_task(serial_loop.serve(self.smp, self.board.host_uart()))
         modem_up = asyncio.Event()
         metering = asyncio.create_task(usage.run(modem_up))
         sms = asyncio.create_task(messaging.run(modem_up))

@@ -6,4 +6,4 @@ against that copy); cli on top of all of them; build (the MicroPython VM, .mpy)
 and emulator (the emulated board) beside them.
 """
 
-__version__ = "0.1.0"
+from firmware.version import VERSION as __version__  # noqa: F401  one version for the device and the host

@@ -14,7 +14,7 @@ maps, are specified in protocol/SPEC.md:
 - 6 SERVICES (read/write): the subscription ledger; "0000" and cancellations through 10086;
 - 7 CONFIG (read/write): device settings by name (today "sms_words");
 - 8 AUTH: read a one-time challenge for the next write's proof; write the
-  device key, once, on a device that has none (firmware/auth_guard.py).
+  device key, once, on a device that has none (firmware/smp/auth_guard.py).
 """
 
 GROUP = 64

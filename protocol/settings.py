@@ -24,7 +24,8 @@ Limits, and why:
   case, each answering "data" or "balance"; stored upper case.
 """
 
-MB = 1048576  # as carriers bill
+from protocol.units import MB
+
 MAX_MB = 1000000
 MAX_BYTES = MAX_MB * MB
 MAX_LOW_FEN = 100000

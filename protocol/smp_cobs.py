@@ -18,27 +18,42 @@ from protocol.smp_serial import crc16_xmodem
 DELIMITER = 0
 
 
-def encode(message):
-    """One COBS frame (with its trailing delimiter) for an SMP message."""
-    data = message + struct.pack(">H", crc16_xmodem(message))
-    out = bytearray(len(data) + len(data) // 254 + 2)
+def _stuff(chunks, out):
+    """COBS-stuff the bytes of `chunks` into `out` (None: only count); the frame's
+    length with its delimiter. One pass counts, a second writes: the frame is
+    built in one buffer of its exact size, with no copy of the message."""
     code_at = 0
     write = 1
     code = 1
-    for byte in data:
-        if byte:
-            out[write] = byte
+    for chunk in chunks:
+        for byte in chunk:
+            if byte:
+                if out is not None:
+                    out[write] = byte
+                write += 1
+                code += 1
+                if code != 0xFF:
+                    continue
+            if out is not None:
+                out[code_at] = code
+            code_at = write
             write += 1
-            code += 1
-            if code != 0xFF:
-                continue
+            code = 1
+    if out is not None:
         out[code_at] = code
-        code_at = write
-        write += 1
-        code = 1
-    out[code_at] = code
-    out[write] = DELIMITER
-    return bytes(out[: write + 1])
+        out[write] = DELIMITER
+    return write + 1
+
+
+def encode(message):
+    """One COBS frame (with its trailing delimiter) for an SMP message.
+
+    A 4 KB response costs two 4 KB blocks at most (the frame, then it as bytes), not
+    four: on a fragmented heap, fewer big blocks are what lets the answer go out."""
+    chunks = (message, struct.pack(">H", crc16_xmodem(message)))
+    out = bytearray(_stuff(chunks, None))
+    _stuff(chunks, out)
+    return bytes(out)
 
 
 def decode_frame(frame):

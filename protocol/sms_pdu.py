@@ -48,6 +48,8 @@ large free block: on a full heap that is a MemoryError in the middle of a send.
 
 import binascii
 
+from protocol import civil_time
+
 
 class SMSError(ValueError):
     """A PDU is malformed, or a number or text cannot be put in one."""
@@ -289,34 +291,13 @@ def _smsc_info(smsc):
     return bytes((len(address),)) + address
 
 
-def _days(y, m, d):
-    # Days from 1970-01-01 to a Gregorian date (H. Hinnant's days_from_civil).
-    if m <= 2:
-        y -= 1
-    era = y // 400
-    yoe = y - era * 400
-    doy = (153 * (m + (-3 if m > 2 else 9)) + 2) // 5 + d - 1
-    return era * 146097 + yoe * 365 + yoe // 4 - yoe // 100 + doy - 719468
-
-
-def _civil(days):
-    days += 719468
-    era = days // 146097
-    doe = days - era * 146097
-    yoe = (doe - doe // 1460 + doe // 36524 - doe // 146096) // 365
-    doy = doe - (365 * yoe + yoe // 4 - yoe // 100)
-    mp = (5 * doy + 2) // 153
-    m = mp + 3 if mp < 10 else mp - 9
-    return yoe + era * 400 + (1 if m <= 2 else 0), m, doy - (153 * mp + 2) // 5 + 1
-
-
 def _time_stamp(epoch, tz):
     # TP-SCTS/TP-DT: local YY MM DD hh mm ss as swapped semi-octets, then the zone
     # in quarter hours, also swapped, with its sign in bit 3.
     if not -79 <= tz <= 79:
         raise SMSError("time zone %r is not -79..79 quarter hours" % (tz,))
     days, secs = divmod(int(epoch) + tz * 900, 86400)
-    y, m, d = _civil(days)
+    y, m, d = civil_time.civil_from_days(days)
     if not 1970 <= y <= 2069:
         raise SMSError("time stamp year %d is not 1970..2069" % y)
     out = _semi_octets("%02d%02d%02d" % (y % 100, m, d))
@@ -374,8 +355,8 @@ class _Reader:
         if any(b & 15 > 9 or b >> 4 > 9 for b in raw[:6]) or raw[6] >> 4 > 9:
             raise SMSError("%s has a digit that is not decimal" % what)
         date = (f[0] + (1900 if f[0] >= 70 else 2000), f[1], f[2])
-        days = _days(*date)
-        if _civil(days) != date or f[3] > 23 or f[4] > 59 or f[5] > 59:  # 30 February comes back as March
+        days = civil_time.days_from_civil(*date)
+        if civil_time.civil_from_days(days) != date or f[3] > 23 or f[4] > 59 or f[5] > 59:  # 30 February comes back as March
             raise SMSError("%s is not a valid date and time" % what)
         tz = (raw[6] & 7) * 10 + (raw[6] >> 4)
         tz = -tz if raw[6] & 8 else tz

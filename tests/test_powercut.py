@@ -1,6 +1,6 @@
 """Power cuts at random writes of the record log's flash, on the real MicroPython VM.
 
-tests/device/powercut.py runs a workload of the record log (firmware/store.py)
+tests/device/powercut.py runs a workload of the record log (firmware/storage/record_log.py)
 on LittleFS once, recording every flash write, then rebuilds and recovers the
 flash image of a power cut at each chosen write (see its docstring for what is
 checked). The default suite runs a random sample (the seed is in the output, so

@@ -9,7 +9,7 @@
 3. the board is reset, so main.py starts the new firmware;
 4. the firmware version is read back over SMP (OS info "v") until it answers, and
    must be the one just built;
-5. a board without a key is given one (firmware/auth_guard.py), kept in the
+5. a board without a key is given one (firmware/smp/auth_guard.py), kept in the
    technician's key file first (host_tools/device/keys.py).
 
 The emulated board's REPL (`edgemeter emulate repl --state DIR`) takes the same

@@ -19,6 +19,7 @@ from host_tools.cli.common import (
     reminder_status,
 )
 from protocol import money, settings
+from protocol.units import MB
 
 # --- info --------------------------------------------------------------------
 
@@ -101,7 +102,6 @@ def _echo_parser(sub):
 
 # --- plan and status ---------------------------------------------------------
 
-MB = settings.MB
 
 
 async def _plan(link, request=None):

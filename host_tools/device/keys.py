@@ -1,7 +1,7 @@
 """The technician's device keys: one JSON file, {device id: key as hex}, readable by them alone.
 
 A device's key signs every state-changing request to it and checks its records'
-MACs (firmware/auth_guard.py, protocol/record_chain.py). The device never gives
+MACs (firmware/smp/auth_guard.py, protocol/record_chain.py). The device never gives
 it back, so this file is the only copy on the host side: `edgemeter deploy` and
 `edgemeter emulate` add a device's key when they provision it.
 

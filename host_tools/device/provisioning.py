@@ -1,6 +1,6 @@
 """Give a device its key at installation, and keep it in the technician's key file.
 
-A device takes a key once (firmware/auth_guard.py); from then on it refuses
+A device takes a key once (firmware/smp/auth_guard.py); from then on it refuses
 state-changing requests without a proof made with it and signs its records.
 The key is written to the key file before it is sent: if the answer is lost,
 the key is already where the next command will look for it.

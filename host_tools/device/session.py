@@ -197,7 +197,7 @@ class Device:
         raise DeviceError("unexpected answer to %s: %r" % (type(request).__name__, response))
 
     async def _signed(self, request):
-        """`request` with its "auth" proof over a fresh challenge (firmware/auth_guard.py)."""
+        """`request` with its "auth" proof over a fresh challenge (firmware/smp/auth_guard.py)."""
         from host_tools.device.keys import KeyFile, KeyFileError
         from host_tools.device.requests import AuthRead
 

@@ -6,7 +6,7 @@ sends at once; a top-up also moves the expiry to at least TOPUP_VALIDITY_DAYS
 after it. An SMS "CXYE" (查询余额) to 10086 gets the balance and expiry back.
 Postpaid: 10086 sends the bill (month, total, unpaid, due date) at `bill_at`,
 and a notice for each payment. All in the carrier's wording, which the
-device's reader (firmware/carrier_sms.py) knows.
+device's reader (firmware/sms/carrier_texts.py) knows.
 """
 
 from datetime import datetime, timedelta

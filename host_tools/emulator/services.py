@@ -3,7 +3,7 @@
 An SMS "0000" to 10086 gets the list of services in force, numbered; a reply
 of item numbers (e.g. "1 3") within LIST_VALID_MS cancels those, each confirmed
 by its own message. The wording is the carrier's, as the device's reader
-(firmware/carrier_sms.py) knows it. Prices are integer fen.
+(firmware/sms/carrier_texts.py) knows it. Prices are integer fen.
 """
 
 from protocol.money import yuan

@@ -9,7 +9,8 @@ import gc
 import json
 import time
 
-from firmware import smp_server, store_io  # noqa: F401  what the firmware has loaded anyway
+from firmware.smp import server  # noqa: F401  what the firmware has loaded anyway
+from firmware.storage import state_files  # noqa: F401
 from protocol import cbor, metering, records, smp  # noqa: F401
 
 gc.collect()

@@ -14,7 +14,7 @@ import time
 import vfs
 
 from board.emulated.file_flash import FileFlash
-from firmware.store import RecordLog
+from firmware.storage.record_log import RecordLog
 from protocol import records
 
 MOUNT = "/flash"

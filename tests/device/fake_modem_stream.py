@@ -31,7 +31,7 @@ import io
 import sys
 
 import virtual_clock
-from firmware.modem import Modem
+from firmware.modem.driver import Modem
 
 virtual_clock.install()
 

@@ -13,10 +13,10 @@ import asyncio
 import os
 
 from fake_modem_stream import OK, FakeModemStream, fast_sleep
-from firmware import civil_time
-from firmware.modem import Modem
-from firmware.sms_outbox import Outbox
-from firmware.usage_service import UsageService
+from firmware.metering.usage_service import UsageService
+from firmware.modem.driver import Modem
+from firmware.sms.outbox import Outbox
+from protocol import civil_time
 from protocol import sms_pdu
 
 SUBSCRIBER = "+8613800138000"
@@ -83,7 +83,7 @@ class Line:
 def service(modem, clock, log, state_dir, subscriber=SUBSCRIBER):
     record = lambda rtype, fields: log.append((rtype, fields))  # noqa: E731
     outbox = Outbox(modem, record, state_dir + "/outbox")
-    return UsageService(modem, clock, record, state_dir, None, subscriber, outbox)
+    return UsageService(modem, clock, record, state_dir, outbox, subscriber)
 
 
 def run(body, start="2026-12-01T08:00:00+08:00"):

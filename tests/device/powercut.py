@@ -1,4 +1,4 @@
-"""Power-cut harness for firmware.store on LittleFS, on the MicroPython VM (not a pytest file).
+"""Power-cut harness for firmware.storage.record_log on LittleFS, on the MicroPython VM (not a pytest file).
 
     micropython -X heapsize=32m tests/device/powercut.py [--every | --sample K --seed S]
                 [--reorder] [--live K]
@@ -41,7 +41,7 @@ import sys
 import vfs
 
 from board.block_device import IOCTL_BLOCK_ERASE, IOCTL_SYNC
-from firmware import store
+from firmware.storage import record_log
 from flash_fixture import RamFlash
 from protocol import records
 
@@ -59,7 +59,7 @@ T0 = 1780000000
 MOUNT = "/pc"
 DEV = "em-powercut"
 
-store.new_epoch = lambda: EPOCH  # the same bytes on flash in every run
+record_log.new_epoch = lambda: EPOCH  # the same bytes on flash in every run
 
 
 class PowerLost(Exception):
@@ -208,7 +208,7 @@ def _umount():
 
 
 def _new_log():
-    return store.RecordLog(MOUNT + "/log", DEV, MAX_BYTES, SEGMENT_BYTES)
+    return record_log.RecordLog(MOUNT + "/log", DEV, MAX_BYTES, SEGMENT_BYTES)
 
 
 def _content(i):
@@ -385,7 +385,7 @@ def _goes_on(log, flash, state, model, facts):
     seq = log.append(records.USAGE, t, fields)
     if seq is None:  # still full: one more drop counted
         assert log.status()["dropped_pending"] == pend + 1, "drop not counted"
-        assert log.status()["used_bytes"] + 40 > MAX_BYTES - store.RESERVE, "dropped with room left"
+        assert log.status()["used_bytes"] + 40 > MAX_BYTES - record_log.RESERVE, "dropped with room left"
         return
     if pend:
         assert seq == head + 2, ("seq after gap", seq, head)
@@ -408,7 +408,7 @@ def _goes_on(log, flash, state, model, facts):
     try:
         log.ack(seq + 1)
         assert False, "ack beyond head accepted"
-    except store.BeyondHead:
+    except record_log.BeyondHead:
         pass
     log.close()
 

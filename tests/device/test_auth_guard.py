@@ -1,4 +1,4 @@
-"""Who may change the device (firmware/auth_guard.py), on both VMs: requests in as bytes,
+"""Who may change the device (firmware/smp/auth_guard.py), on both VMs: requests in as bytes,
 through SMPServer.handle exactly as the serial loop does. Each attack is refused and
 recorded; a good proof passes once; failures lock the door, across a reboot too."""
 
@@ -10,9 +10,10 @@ import flash_fixture  # first: its flash buffer is allocated while the heap is e
 
 import os
 
-from firmware.auth_guard import Guard
-from firmware.groups.metering import MeteringGroup
-from firmware.smp_server import SMPServer
+from firmware.smp.auth_guard import Guard
+from firmware.smp.groups.auth import AuthCommands
+from firmware.smp.groups.log import LogCommands
+from firmware.smp.server import SMPServer
 from protocol import auth, cbor, records, smp
 from protocol import metering as m
 
@@ -48,7 +49,8 @@ def _setup(folder=None, key=KEY):
     server = SMPServer(512)
     server.guard = guard
     log = Log()
-    MeteringGroup(server, log, guard=guard)
+    LogCommands(server, log)
+    AuthCommands(server, log, guard)
     done = []
     server.register(m.GROUP, {(99, smp.OP_WRITE): lambda request: done.append(request) or {"ok": True}})
     return server, guard, recorded, done, clock, folder, log

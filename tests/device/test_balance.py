@@ -1,4 +1,4 @@
-"""Prepaid balance reminders (firmware/balance.py) on both VMs: what goes into the
+"""Prepaid balance reminders (firmware/account/balance.py) on both VMs: what goes into the
 outbox, in the carrier's own wording, once per crossing and once per expiry date."""
 
 # The outbox brings the modem driver and SMS codec: their bytecode is in the heap.
@@ -9,9 +9,9 @@ import flash_fixture  # first: its flash buffer is allocated while the heap is e
 import os
 
 from mpunit import refuses
-from firmware import civil_time
-from firmware.balance import DELIVERY_MARGIN_MS, FIRST_QUERY_MS, PROMISE_MS, QUERY_MS, REMIND_BEFORE_MS, Balance
-from firmware.sms_outbox import Outbox
+from firmware.account.balance import DELIVERY_MARGIN_MS, FIRST_QUERY_MS, PROMISE_MS, QUERY_MS, REMIND_BEFORE_MS, Balance
+from firmware.sms.outbox import Outbox
+from protocol import civil_time
 
 SUBSCRIBER = "+8613800138000"
 

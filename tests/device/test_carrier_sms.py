@@ -1,6 +1,6 @@
-"""Reading the carrier's messages (firmware/carrier_sms.py), on both VMs."""
+"""Reading the carrier's messages (firmware/sms/carrier_texts.py), on both VMs."""
 
-from firmware.carrier_sms import classify, fen
+from firmware.sms.carrier_texts import classify, fen
 
 
 def test_money_is_read_exactly_into_fen():

@@ -1,6 +1,6 @@
 """RFC 3339 date-times on the device: parse and format without the C library."""
 
-from firmware import civil_time
+from protocol import civil_time
 
 
 def test_epoch_and_known_dates():

@@ -1,4 +1,4 @@
-"""A clock that jumps never blinds the meter (firmware/usage_service.py, rtc_check.py),
+"""A clock that jumps never blinds the meter (firmware/metering/usage_service.py, rtc_check.py),
 on both VMs.
 
 The wall clock is set (a date-time write, minutes to a year, either way) or comes
@@ -16,9 +16,11 @@ import flash_fixture  # noqa: F401  first: its flash buffer is allocated while t
 import asyncio
 
 from metering_line import ms, run, types, use
-from firmware import rtc_check, store_io, usage_service
-from firmware.plan import MB
+from firmware.metering import rtc_check
+from firmware.metering import usage_service
+from firmware.storage import state_files
 from protocol import records
+from protocol.units import MB
 
 HOUR_MS = 3600 * 1000
 YEAR_MS = 365 * 24 * HOUR_MS
@@ -85,6 +87,38 @@ def test_a_clock_set_9_hours_back_never_stalls_the_polls_and_the_cut_holds():
         assert service_.meter.total == line.received  # nothing unmetered, nothing twice
         assert _reminders_queued(service_) == [10 * MB, 5 * MB, 0]  # each once
         assert not types(log, records.CYCLE_ROLLOVER)
+
+    run(body)
+
+
+def test_a_full_heap_while_the_modem_starts_does_not_end_metering():
+    """A MemoryError in the modem's start (a fragmented heap after a power cut) is a
+    fault, counted; the loop starts the modem again and meters on."""
+
+    async def body(service_, line, clock, log):
+        service_.write({"quota": 100 * MB, "at_zero": "cut"})
+        start = service_.modem.init
+        tries = []
+
+        async def init():
+            tries.append(clock.mono)
+            if len(tries) == 1:
+                raise MemoryError("memory allocation failed, allocating 1280 bytes")
+            await start()
+
+        service_.modem.init = init
+        said = []  # the console line (kept here: the suite's runner reads the VM's output for MemoryErrors)
+        service_._console.say = lambda now_ms, text: said.append(text)
+        line.received = 3 * MB
+        loop = asyncio.create_task(service_.run())
+        try:
+            await _until(clock, 60000, lambda: loop.done() or service_.meter.total == 3 * MB)
+        finally:
+            loop.cancel()
+            await asyncio.sleep(0)
+        assert len(tries) == 2 and service_.faults == 1
+        assert len(said) == 1 and said[0].startswith("metering: modem start failed: MemoryError(")
+        assert service_.meter.total == 3 * MB  # metered after the second start
 
     run(body)
 
@@ -156,7 +190,7 @@ def test_a_clock_set_saves_the_count_with_the_new_time_and_polls_at_once():
         await use(service_, line, clock, 3 * MB)
         clock.set_ms(clock.ms - 9 * HOUR_MS)
         service_.clock_set()
-        saved = store_io.get(service_.state_dir + "/" + usage_service.CHECKPOINT_FILE)
+        saved = state_files.get(service_.state_dir + "/" + usage_service.CHECKPOINT_FILE)
         assert saved["wall"] == clock.ms and saved["up"] + saved["down"] == 3 * MB
         assert types(log, records.USAGE)[-1][11] == 3 * MB and service_._poked
 

@@ -1,6 +1,6 @@
 """The meter: counter readings to exact increments, across restarts and reboots."""
 
-from firmware.meter import Meter
+from firmware.metering.meter import Meter
 
 
 def test_increments_are_differences():

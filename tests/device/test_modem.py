@@ -1,4 +1,4 @@
-"""The LTE modem driver (firmware/modem.py) against a scripted fake modem, on both VMs:
+"""The LTE modem driver (firmware/modem/driver.py) against a scripted fake modem, on both VMs:
 answers, errors, URCs, echo, the "> " prompt, line framing and the Quectel helpers.
 
 Init, timeouts, recovery, restarts and serialisation are in test_modem_recovery.py
@@ -13,7 +13,7 @@ harness are in fake_modem_stream.py.
 HEAP = "72k"
 
 from fake_modem_stream import OK, raises, run, settle
-from firmware.modem import MAX_LINE, ModemError, ModemTimeout
+from firmware.modem.driver import MAX_LINE, ModemError, ModemTimeout
 
 SMS_TO = 'AT+CMGS="+8613800138000"'
 

@@ -1,11 +1,11 @@
-"""The LTE modem driver (firmware/modem.py) against a scripted fake modem, on both VMs:
+"""The LTE modem driver (firmware/modem/driver.py) against a scripted fake modem, on both VMs:
 init, timeouts, the power-cycle recovery, restarts of the modem, one command at a time.
 """
 
 import asyncio
 
 from fake_modem_stream import INIT, OK, raises, run, settle
-from firmware.modem import ModemError, ModemTimeout
+from firmware.modem.driver import ModemError, ModemTimeout
 
 
 def test_init_turns_echo_off_and_sets_error_and_sms_modes():

@@ -1,12 +1,12 @@
-"""The SIMCom dialect of the modem driver (firmware/modem_simcom.py) against the scripted
+"""The SIMCom dialect of the modem driver (firmware/modem/simcom.py) against the scripted
 fake modem, on both VMs: the data counters built on the TCP sockets' counts, and the
 TCP/IP stack's URCs.
 """
 
 import fake_modem_stream
 from fake_modem_stream import OK, raises, settle
-from firmware.modem import Modem, ModemError, ModemTimeout
-from firmware.modem_simcom import SimcomModem
+from firmware.modem.driver import Modem, ModemError, ModemTimeout
+from firmware.modem.simcom import SimcomModem
 
 TCP1 = '+CIPOPEN: 1,"TCP","183.230.174.137",6031,-1'
 TCP3 = '+CIPOPEN: 3,"TCP","120.25.115.20",443,-1'

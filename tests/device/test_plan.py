@@ -1,7 +1,8 @@
 """Plan cycles in the plan's time zone, and this cycle's quota."""
 
-from firmware import civil_time
-from firmware.plan import MB, Plan, cycle_bounds
+from firmware.metering.plan import Plan, cycle_bounds
+from protocol import civil_time
+from protocol.units import MB
 
 
 def _ms(text):

@@ -1,5 +1,5 @@
-"""What `status` says of each reminder, and a corrected number (firmware/usage_service.py
-with firmware/sms_outbox.py), on both VMs.
+"""What `status` says of each reminder, and a corrected number (firmware/metering/usage_service.py
+with firmware/sms/outbox.py), on both VMs.
 
 A reminder is armed, queued, sent (the SMS centre took it), delivered (its status
 report says so) or failed (with the reason). One refused for good (a mistyped
@@ -14,8 +14,8 @@ import flash_fixture  # noqa: F401  first: its flash buffer is allocated while t
 
 from fake_modem_stream import OK
 from metering_line import SUBSCRIBER, run, types, use
-from firmware.plan import MB
 from protocol import records, sms_pdu
+from protocol.units import MB
 
 WRONG = "+8613900000000"  # a digit short of the subscriber's: the network knows no such line
 

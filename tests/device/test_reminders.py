@@ -1,7 +1,7 @@
 """10 MB / 5 MB / 0 MB reminders: once each per cycle, re-armed by add-ons and rollover."""
 
-from firmware.plan import MB
-from firmware.reminders import Reminders, default_text
+from firmware.metering.reminders import Reminders, default_text
+from protocol.units import MB
 
 
 def test_each_threshold_fires_once_in_order():

@@ -1,4 +1,4 @@
-"""Settings written over SMP (firmware/groups/metering.py) on both VMs: a refused
+"""Settings written over SMP (firmware/smp/groups/: plan, account, config) on both VMs: a refused
 write answers rc 3 EINVAL with "<field>: <rule>" in "rsn" in SMP v1 and v2 and
 changes nothing (state, flash files, records); a write of what is already so
 writes no record."""
@@ -10,15 +10,17 @@ import flash_fixture  # first: its flash buffer is allocated while the heap is e
 
 import os
 
-from firmware import civil_time
-from firmware.balance import Balance
-from firmware.groups.metering import MeteringGroup
-from firmware.plan import MB
-from firmware.smp_server import SMPServer
-from firmware.sms_outbox import Outbox
-from firmware.sms_queries import Queries
-from firmware.usage_service import UsageService
+from firmware.account.balance import Balance
+from firmware.metering.usage_service import UsageService
+from firmware.smp.groups.account import AccountCommands
+from firmware.smp.groups.config import ConfigCommands
+from firmware.smp.groups.plan import PlanCommands
+from firmware.smp.server import SMPServer
+from firmware.sms.outbox import Outbox
+from firmware.sms.queries import Queries
+from protocol import civil_time
 from protocol import cbor, metering, records, settings, smp
+from protocol.units import MB
 
 SUBSCRIBER = "+8613800138000"
 
@@ -35,11 +37,13 @@ def _board():
     log = []
     record = lambda rtype, fields: log.append((rtype, fields))  # noqa: E731
     outbox = Outbox(None, record, folder + "/outbox")
-    usage = UsageService(None, Clock(), record, folder, None, None, outbox)
+    usage = UsageService(None, Clock(), record, folder, outbox)
     balance = Balance(outbox, folder + "/balance", lambda: ([], 480))
     queries = Queries(outbox, usage, balance, folder + "/queries")
     server = SMPServer(buf_size=1024)
-    MeteringGroup(server, None, plans=usage, balance=balance, queries=queries)
+    PlanCommands(server, usage)
+    AccountCommands(server, balance=balance)
+    ConfigCommands(server, queries)
     return server, usage, log, folder
 
 

@@ -1,4 +1,4 @@
-"""Incoming SMS (firmware/sms_inbox.py) on both VMs: the real modem driver reading a
+"""Incoming SMS (firmware/sms/inbox.py) on both VMs: the real modem driver reading a
 scripted SIM storage in PDU mode; records as the host will see them."""
 
 # The modem driver, SMS codec and CBOR bytecode (~60 KB) live in the unix port's
@@ -11,8 +11,8 @@ import asyncio
 import os
 
 from fake_modem_stream import OK, FakeModemStream, fast_sleep, settle
-from firmware.modem import Modem
-from firmware.sms_inbox import CHUNK, PART_WAIT_MS, Inbox
+from firmware.modem.driver import Modem
+from firmware.sms.inbox import CHUNK, PART_WAIT_MS, Inbox
 from protocol import sms_pdu
 
 T = 1796000000  # an SMS time stamp, UTC seconds

@@ -1,4 +1,4 @@
-"""The SMS outbox (firmware/sms_outbox.py) on both VMs: the real modem driver and the
+"""The SMS outbox (firmware/sms/outbox.py) on both VMs: the real modem driver and the
 scripted modem, the queue on (RAM) LittleFS. What the subscriber's side sees: the
 PDUs typed to the modem, and the records that say sent, failed, delivered."""
 
@@ -11,8 +11,8 @@ import asyncio
 import os
 
 from fake_modem_stream import OK, FakeModemStream, fast_sleep
-from firmware.modem import Modem
-from firmware.sms_outbox import BACKOFF_MS, Outbox
+from firmware.modem.driver import Modem
+from firmware.sms.outbox import BACKOFF_MS, Outbox
 from protocol import records, sms_pdu
 
 TO = "+8613800138000"

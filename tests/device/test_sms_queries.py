@@ -1,4 +1,4 @@
-"""Asking the device by SMS (firmware/sms_queries.py) on both VMs: the subscriber's
+"""Asking the device by SMS (firmware/sms/queries.py) on both VMs: the subscriber's
 query words get the figures back; anybody else gets nothing."""
 
 # The outbox and metering loop bring the modem driver and codecs into the heap.
@@ -9,13 +9,13 @@ import flash_fixture  # first: its flash buffer is allocated while the heap is e
 import os
 
 from mpunit import refuses
-from firmware import civil_time
-from firmware.balance import Balance
-from firmware.plan import MB
-from firmware.sms_outbox import Outbox
-from firmware.sms_queries import Queries
-from firmware.usage_service import UsageService
+from firmware.account.balance import Balance
+from firmware.metering.usage_service import UsageService
+from firmware.sms.outbox import Outbox
+from firmware.sms.queries import Queries
+from protocol import civil_time
 from protocol import records
+from protocol.units import MB
 
 SUBSCRIBER = "+8613800138000"
 NOW = civil_time.parse_utc_ms("2026-12-10T12:00:00+08:00")
@@ -32,7 +32,7 @@ def _setup(folder=None, log=None):
         os.mkdir(folder)
     record = lambda rtype, fields: log.append((rtype, fields)) if log is not None else None  # noqa: E731
     outbox = Outbox(None, record, folder + "/outbox")
-    usage = UsageService(None, Clock(), record, folder, None, SUBSCRIBER, outbox)
+    usage = UsageService(None, Clock(), record, folder, outbox, SUBSCRIBER)
     balance = Balance(outbox, folder + "/balance", lambda: (usage.recipients(), 480))
     return Queries(outbox, usage, balance, folder + "/queries"), usage, balance, outbox
 

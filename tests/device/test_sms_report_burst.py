@@ -1,5 +1,5 @@
 """Status reports in a burst (a phone back after hours off), on both VMs: the real modem
-driver's line reader (firmware/modem.py) and the outbox (firmware/sms_outbox.py).
+driver's line reader (firmware/modem/driver.py) and the outbox (firmware/sms/outbox.py).
 
 The 20 reports for 20 sent messages, with other URCs among them, arrive in two reads
 split at every byte boundary of the burst, and the SMS loop takes the URCs between
@@ -16,8 +16,8 @@ HEAP = "128k"
 import asyncio
 
 from fake_modem_stream import FakeModemStream, fast_sleep
-from firmware.modem import _CHUNK, Modem
-from firmware.sms_outbox import Outbox
+from firmware.modem.driver import _CHUNK, Modem
+from firmware.sms.outbox import Outbox
 from protocol import records, sms_pdu
 
 TO = "+8613800138000"

@@ -1,4 +1,4 @@
-"""Device tests for firmware.store: append, read, ack, reopen, epoch.
+"""Device tests for firmware.storage.record_log: append, read, ack, reopen, epoch.
 
 Runs on MicroPython (LittleFS on a RAM block device) and CPython (a temp
 folder), see flash_fixture. Torn tails and the full log are in
@@ -6,7 +6,7 @@ test_store_recovery.py (one file would not compile in the 64 KB heap).
 """
 
 import flash_fixture as ff  # first: it takes its RAM flash while the heap is unfragmented
-from firmware.store import BeyondHead, RecordLog
+from firmware.storage.record_log import BeyondHead, RecordLog
 from protocol import records
 
 DEV = "em-test"

@@ -1,4 +1,4 @@
-"""Device tests for firmware.store: torn tails cut at open, the full log, gap records.
+"""Device tests for firmware.storage.record_log: torn tails cut at open, the full log, gap records.
 
 Runs on MicroPython (LittleFS on a RAM block device) and CPython (a temp
 folder), see flash_fixture. The basic API is tested in test_store.py.
@@ -6,7 +6,7 @@ folder), see flash_fixture. The basic API is tested in test_store.py.
 
 import flash_fixture as ff  # first: it takes its RAM flash while the heap is unfragmented
 import os
-from firmware.store import RESERVE, RecordLog
+from firmware.storage.record_log import RESERVE, RecordLog
 from protocol import records
 
 DEV = "em-test"

@@ -1,9 +1,9 @@
-"""Signed record logs (firmware.store with a key, protocol.record_chain) on both VMs:
+"""Signed record logs (firmware.storage.record_log with a key, protocol.record_chain) on both VMs:
 every record chained to the one before, across reboots and an emptied log, and each
 kind of tampering with the stored records caught."""
 
 import flash_fixture as ff  # first: it takes its RAM flash while the heap is unfragmented
-from firmware.store import RecordLog
+from firmware.storage.record_log import RecordLog
 from protocol import auth, cbor, record_chain, records
 
 KEY = bytes(range(32))

@@ -1,4 +1,4 @@
-"""The subscription ledger (firmware/subscriptions.py) on both VMs: built from
+"""The subscription ledger (firmware/account/subscriptions.py) on both VMs: built from
 10086's messages; "0000" and cancellations go out through the outbox."""
 
 # The outbox brings the modem driver and SMS codec: their bytecode is in the heap.
@@ -9,8 +9,8 @@ import flash_fixture  # first: its flash buffer is allocated while the heap is e
 import os
 
 from mpunit import refuses
-from firmware.sms_outbox import Outbox
-from firmware.subscriptions import Subscriptions
+from firmware.account.subscriptions import Subscriptions
+from firmware.sms.outbox import Outbox
 
 
 def _setup():

@@ -1,4 +1,4 @@
-"""The metering loop (firmware/usage_service.py) on both VMs: the real modem driver
+"""The metering loop (firmware/metering/usage_service.py) on both VMs: the real modem driver
 against the scripted modem, state files on (RAM) LittleFS, a clock the test sets.
 
 Each test moves the modem's byte counter and the clock, runs one poll (`step`),
@@ -16,8 +16,8 @@ import flash_fixture  # noqa: F401  first: its flash buffer is allocated while t
 
 from fake_modem_stream import OK, settle
 from metering_line import SUBSCRIBER, run, service as _service, types as _types, use as _use
-from firmware.plan import MB
 from protocol import records, sms_pdu
+from protocol.units import MB
 
 
 def test_cut_at_zero_then_snooze_meters_overage_apart():

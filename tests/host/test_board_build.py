@@ -133,7 +133,16 @@ def _frozen(manifest_path, frozen=None, ports=None):
     def module(module_path, base_path="."):
         frozen[module_path] = os.path.normpath(os.path.join(here, base_path, module_path))
 
-    api = {"package": package, "module": module, "include": include, "metadata": lambda **kw: None}
+    libraries = {}
+
+    def add_library(name, path):
+        libraries[name] = os.path.normpath(os.path.join(here, path))
+
+    def require(name, library):  # a package of the repository: its folder's manifest.py
+        _frozen(os.path.join(libraries[library], name, "manifest.py"), frozen, ports)
+
+    api = {"package": package, "module": module, "include": include, "metadata": lambda **kw: None,
+           "add_library": add_library, "require": require, "os": os}
     with open(manifest_path) as f:
         exec(f.read(), api)
     return frozen, ports

@@ -14,7 +14,7 @@ from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
 from smp.header import Header
 
-from firmware.smp_server import SMPServer
+from firmware.smp.server import SMPServer
 from protocol import smp as smph
 from protocol.smp_serial import SerialDecoder, crc16_xmodem, encode
 

@@ -2,7 +2,7 @@
 
 Each accepted date-time write appends a `config_changed` record, so this is a
 record producer that needs no modem. A date-time write changes the device, so
-each needs a proof over a fresh challenge (firmware/auth_guard.py): challenge,
+each needs a proof over a fresh challenge (firmware/smp/auth_guard.py): challenge,
 then write, one after the other. Uses a plain blocking pyserial client with the
 reference framing (smp.packet) to keep up with the device.
 """

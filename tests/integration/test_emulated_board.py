@@ -1,7 +1,7 @@
 """The walking skeleton end to end: `edgemeter emulate` runs the firmware on the real
 MicroPython VM and PyPI's smpclient talks to it over a pseudo-terminal, before and
 after a power cut (SIGKILL of the firmware process). Reads are open to any SMP client;
-a write needs a proof made with the device's key (firmware/auth_guard.py)."""
+a write needs a proof made with the device's key (firmware/smp/auth_guard.py)."""
 
 import asyncio
 from datetime import datetime, timedelta, timezone

@@ -8,9 +8,9 @@ info (7). Everything else in the group answers ENOTSUP.
 import gc
 import sys
 
-from firmware import civil_time
-from firmware.smp_server import SMPError
+from firmware.smp.server import SMPError
 from firmware.version import VERSION
+from protocol import civil_time
 from protocol import records, smp
 
 # Group-specific return codes of the OS group (Zephyr's OS_MGMT_ERR_*).

@@ -32,8 +32,9 @@ outcome, why)`, if set, hears how each message ended: "delivered", or "failed"
 with the reason (given up, refused for good, withdrawn).
 """
 
-from firmware import sms_out, store_io
-from firmware.modem import ModemError
+from firmware.modem.driver import ModemError
+from firmware.sms import send
+from firmware.storage import state_files
 from protocol import records, sms_pdu
 
 BACKOFF_MS = (30000, 120000, 600000, 3600000, 6 * 3600000)
@@ -58,7 +59,7 @@ class Outbox:
         self.modem = modem
         self.record = record
         self.path = path
-        saved = store_io.get(path) or {}
+        saved = state_files.get(path) or {}
         self.messages = saved.get("messages", [])
         for message in self.messages:
             message["due"] = 0  # monotonic times of the last boot mean nothing now
@@ -67,7 +68,7 @@ class Outbox:
         self.on_finish = None
 
     def _save(self):
-        store_io.put(self.path, {"messages": self.messages, "recent": self.recent, "ref": self.next_ref})
+        state_files.put(self.path, {"messages": self.messages, "recent": self.recent, "ref": self.next_ref})
 
     def add(self, key, kind, to, text):
         if key in self.recent or self.find(key) is not None:
@@ -117,7 +118,7 @@ class Outbox:
         for message in [m for m in self.messages if m["state"] == QUEUED and m["due"] <= now_ms]:
             message["tries"] += 1
             try:
-                mrs = await sms_out.send(self.modem, message["to"], message["text"], message["ref"])
+                mrs = await send.send(self.modem, message["to"], message["text"], message["ref"])
             except sms_pdu.SMSError as error:  # a number or text the codec refuses: for good
                 self._give_up(message, "cannot encode: %s" % error)
                 continue

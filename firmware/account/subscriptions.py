@@ -11,7 +11,7 @@ reply (kind "services") replaces the list; `cancel(numbers)` replies with the
 item numbers, and each 退订成功 marks a service cancelled. Times are UTC seconds.
 """
 
-from firmware import store_io
+from firmware.storage import state_files
 
 SERVICE_NUMBER = "10086"
 MAX_SERVICES = 24  # the ledger file stays small
@@ -21,13 +21,13 @@ class Subscriptions:
     def __init__(self, outbox, path):
         self.outbox = outbox
         self.path = path
-        saved = store_io.get(path) or {}
+        saved = state_files.get(path) or {}
         self.services = saved.get("services", {})  # name -> fields
         self.listed = saved.get("listed")  # {"time", "items"} of the last 0000 reply
         self.requests = saved.get("requests", 0)
 
     def _save(self):
-        store_io.put(self.path, {"services": self.services, "listed": self.listed, "requests": self.requests})
+        state_files.put(self.path, {"services": self.services, "listed": self.listed, "requests": self.requests})
 
     def read(self):
         return {"services": self.services, "listed": self.listed, "requests": self.requests}

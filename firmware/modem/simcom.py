@@ -39,7 +39,7 @@ longer, as a SIM7600 answers AT only about 15 s after its power key is pressed
 (LilyGo's T-SIM7600 examples wait that long), where an EC2x boots in about 13 s.
 """
 
-from firmware.modem import Modem, ModemError, ModemTimeout, _fields
+from firmware.modem.driver import Modem, ModemError, ModemTimeout, _fields
 
 _LINKS = "+CIPOPEN:"
 _ACK = "+CIPACK:"

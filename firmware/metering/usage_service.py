@@ -6,7 +6,7 @@ the way it writes what happened to the record log: usage summaries at each
 checkpoint, cycle rollovers, thresholds crossed, reminders sent, data cut at
 zero, modem reboots. State that must survive a power cut (meter checkpoint,
 reminder states, the cycle's starting total) lives in small files replaced
-atomically (store_io.put).
+atomically (state_files.put).
 
 The poll interval shrinks with the data left to the next threshold (see
 `poll_interval_ms`), so little passes a threshold before it is noticed, while a
@@ -23,14 +23,15 @@ those of the cycle the device is in, not of the cycle the wall clock names.
 
 import gc
 
-from firmware import store_io
 from firmware.console import RateLimited
-from firmware.meter import Meter
-from firmware.modem import ModemError
-from firmware.plan import MB, Plan
-from firmware.reminders import ARMED, SENT, Reminders, default_text
-from firmware.sms_outbox import DELIVERED, QUEUED
+from firmware.metering.meter import Meter
+from firmware.metering.plan import Plan
+from firmware.metering.reminders import ARMED, SENT, Reminders, default_text
+from firmware.modem.driver import ModemError
+from firmware.sms.outbox import DELIVERED, QUEUED
+from firmware.storage import state_files
 from protocol import records, settings
+from protocol.units import MB
 
 MIN_POLL_MS = 50
 MAX_POLL_MS = 60000
@@ -55,12 +56,14 @@ def poll_interval_ms(distance, rate_bps):
 
 
 class UsageService:
-    def __init__(self, modem, clock, record, state_dir, plan, subscriber, outbox):
+    def __init__(self, modem, clock, record, state_dir, outbox, subscriber=None):
+        """`subscriber`: the number reminders go to until one is set or loaded from
+        state_dir; the plan comes from state_dir too (`resume`) or a write."""
         self.modem = modem
         self.outbox = outbox
         self.clock = clock
         self.record = record
-        self.plan = plan
+        self.plan = None
         self.subscriber = subscriber
         self.meter = Meter()
         outbox.on_finish = self._message_finished
@@ -83,21 +86,21 @@ class UsageService:
         self._console = RateLimited()
 
     def resume(self, modem_kept_power):
-        self.subscriber = store_io.get(self._paths["subscriber"]) or self.subscriber
-        self.cc = store_io.get(self._paths["cc"]) or []
-        saved_plan = store_io.get(self._paths["plan"])
+        self.subscriber = state_files.get(self._paths["subscriber"]) or self.subscriber
+        self.cc = state_files.get(self._paths["cc"]) or []
+        saved_plan = state_files.get(self._paths["plan"])
         if saved_plan:
             self.plan = Plan.from_dict(saved_plan)
-        config = store_io.get(self._paths["texts"])
+        config = state_files.get(self._paths["texts"])
         if config:
             self.reminders = Reminders(config["thresholds"])
             self.texts = config["texts"]
-        self.meter.resume(store_io.get(self._paths[CHECKPOINT_FILE]), modem_kept_power)
+        self.meter.resume(state_files.get(self._paths[CHECKPOINT_FILE]), modem_kept_power)
         self._last_usage = (self.meter.up, self.meter.down)
-        saved = store_io.get(self._paths["reminders"])
+        saved = state_files.get(self._paths["reminders"])
         if saved:
             self.reminders.load(saved)
-        cycle = store_io.get(self._paths["cycle"])
+        cycle = state_files.get(self._paths["cycle"])
         if cycle:
             self.cycle_start, self.cycle_base, self.data_on = cycle["start"], cycle["base"], cycle["data_on"]
             self.snoozed = cycle.get("snoozed")
@@ -150,19 +153,19 @@ class UsageService:
         if "pack" in request:
             plan.add_pack(self._bought_at(now_ms), request.get("months", 3), request["pack"])
         if "cc" in request and request["cc"] != self.cc:
-            store_io.put(self._paths["cc"], request["cc"])
+            state_files.put(self._paths["cc"], request["cc"])
             self.record(records.CONFIG_CHANGED, {8: "cc", 9: self.cc, 10: request["cc"]})
             self.cc = request["cc"]
         if "subscriber" in request and request["subscriber"] != self.subscriber:
             number, old_number = request["subscriber"], self.subscriber
-            store_io.put(self._paths["subscriber"], number)
+            state_files.put(self._paths["subscriber"], number)
             self.record(records.CONFIG_CHANGED, {8: "subscriber", 9: old_number, 10: number})
             self.subscriber = number
             self._subscriber_changed(old_number)
         self._configure_reminders(request)
         if plan is None or plan.as_dict() == old:
             return self.read()
-        store_io.put(self._paths["plan"], plan.as_dict())
+        state_files.put(self._paths["plan"], plan.as_dict())
         self.plan = plan
         if self.cycle_start is None:
             # The first plan: everything metered since installation is this
@@ -187,13 +190,13 @@ class UsageService:
         self.reminders = Reminders(thresholds)
         self.reminders.load(states)  # thresholds kept keep their state; new ones are armed
         self.texts = texts
-        store_io.put(self._paths["texts"], {"thresholds": self.reminders.thresholds, "texts": texts})
-        store_io.put(self._paths["reminders"], self.reminders.as_dict())
+        state_files.put(self._paths["texts"], {"thresholds": self.reminders.thresholds, "texts": texts})
+        state_files.put(self._paths["reminders"], self.reminders.as_dict())
         self.record(records.CONFIG_CHANGED, {8: "reminders", 9: old, 10: {"thresholds": self.reminders.thresholds, "texts": sorted(texts)}})
 
     def clock_set(self):
         """The wall clock was just set: save the count with the new time (the floor a
-        later boot checks its RTC against, firmware/rtc_check.py) and poll now, so a
+        later boot checks its RTC against, firmware/metering/rtc_check.py) and poll now, so a
         jump into another cycle rolls over at once."""
         self._checkpoint()
         self.poke()
@@ -239,13 +242,13 @@ class UsageService:
         return self.quota() - self.used() if self.plan else 1 << 40
 
     def _save_cycle(self):
-        store_io.put(self._paths["cycle"], {"start": self.cycle_start, "base": self.cycle_base, "data_on": self.data_on, "snoozed": self.snoozed})
+        state_files.put(self._paths["cycle"], {"start": self.cycle_start, "base": self.cycle_base, "data_on": self.data_on, "snoozed": self.snoozed})
 
     def _checkpoint(self):
         up, down = self.meter.up - self._last_usage[0], self.meter.down - self._last_usage[1]
         self.record(records.USAGE, {8: up, 9: down, 10: records.SOURCE_MODEM_COUNTER, 11: self.meter.total})
         state = self.meter.checkpoint(self.clock.monotonic_ms(), self.clock.now_ms())
-        store_io.put(self._paths[CHECKPOINT_FILE], state)
+        state_files.put(self._paths[CHECKPOINT_FILE], state)
         self.meter.saved(state)
         self._last_usage = (self.meter.up, self.meter.down)
 
@@ -281,7 +284,7 @@ class UsageService:
         for threshold in crossed:
             self.record(records.THRESHOLD_CROSSED, {8: threshold, 9: remaining})
         if crossed or rearmed != self.reminders.rearmed:
-            store_io.put(self._paths["reminders"], self.reminders.as_dict())
+            state_files.put(self._paths["reminders"], self.reminders.as_dict())
         for threshold in self.reminders.pending():
             self._remind(threshold)
         cut = remaining <= 0 and self.plan.at_zero == "cut" and self.snoozed != start
@@ -305,7 +308,7 @@ class UsageService:
             used = self.meter.total - self.cycle_base
             self.record(records.CYCLE_ROLLOVER, {8: start // 1000, 9: used, 10: self.quota()})
             self.plan.rollover(self.cycle_start, used)
-            store_io.put(self._paths["plan"], self.plan.as_dict())
+            state_files.put(self._paths["plan"], self.plan.as_dict())
         self.cycle_start, self.cycle_base = start, self.meter.total
         self._save_cycle()
 
@@ -317,7 +320,7 @@ class UsageService:
         for number in self.recipients():
             self.outbox.add(self._reminder_key(threshold, number), threshold, number, self._text(threshold))
         self.reminders.mark_sent(threshold)
-        store_io.put(self._paths["reminders"], self.reminders.as_dict())
+        state_files.put(self._paths["reminders"], self.reminders.as_dict())
 
     def _text(self, threshold):
         text = self.texts.get(threshold)
@@ -335,7 +338,7 @@ class UsageService:
         if isinstance(threshold, int) and self.cycle_start is not None and self.subscriber \
                 and message["key"] == self._reminder_key(threshold, self.subscriber):
             self.reminders.note(threshold, outcome, why)
-            store_io.put(self._paths["reminders"], self.reminders.as_dict())
+            state_files.put(self._paths["reminders"], self.reminders.as_dict())
 
     def _threshold_status(self, threshold):
         """[bytes left, "armed" / "queued" / "sent" / "delivered" / "failed", reason or None]."""
@@ -362,7 +365,7 @@ class UsageService:
                 self.outbox.withdraw_key(self._reminder_key(threshold, old), "the subscriber's number changed")
             self.reminders.outcomes.pop(threshold, None)
             self.outbox.add(self._reminder_key(threshold, self.subscriber), threshold, self.subscriber, self._text(threshold))
-        store_io.put(self._paths["reminders"], self.reminders.as_dict())
+        state_files.put(self._paths["reminders"], self.reminders.as_dict())
 
     async def start(self):
         """Bring the modem up; the polls then bring the data session where it should be."""
@@ -393,6 +396,11 @@ class UsageService:
                 break
             except ModemError:
                 await self.modem.recover()
+            except Exception as error:  # a full heap at boot must not end metering either
+                self.faults += 1
+                self._console.say(self.clock.monotonic_ms(), "metering: modem start failed: %r" % (error,))
+                gc.collect()
+                await self._wait(RESTORE_POLL_MS)
         if ready is not None:
             ready.set()  # the SMS loop may use the modem now
         last_ms = self.clock.monotonic_ms()

@@ -22,10 +22,11 @@ carrier's own reminders (seed facts §2), each once:
   bill, not once paid.
 The rule is in docs/reminders.md.
 
-Money is integer fen. State lives in one small file (store_io).
+Money is integer fen. State lives in one small file (firmware/storage/state_files.py).
 """
 
-from firmware import civil_time, store_io
+from firmware.storage import state_files
+from protocol import civil_time
 from protocol import settings
 from protocol.money import yuan
 
@@ -57,7 +58,7 @@ class Balance:
         self.outbox = outbox
         self.path = path
         self._line = line
-        saved = store_io.get(path) or {}
+        saved = state_files.get(path) or {}
         self.fen = saved.get("fen")  # last known balance, or None
         self.expires = saved.get("expires")  # "YYYY-MM-DD" or None
         self.low_fen = saved.get("low_fen", 1000)
@@ -68,7 +69,7 @@ class Balance:
         self.bill = saved.get("bill")  # {"month", "fen", "unpaid", "due", "sent"} of the last postpaid bill
 
     def _save(self):
-        store_io.put(self.path, {
+        state_files.put(self.path, {
             "fen": self.fen, "expires": self.expires, "low_fen": self.low_fen, "low_sent": self.low_sent,
             "expiry_sent": self.expiry_sent, "asked_ms": self.asked_ms, "asks": self.asks, "bill": self.bill,
         })

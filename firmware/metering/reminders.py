@@ -18,7 +18,7 @@ or "failed" with the reason, for `status` and for sending it again to a
 corrected number.
 """
 
-from firmware.plan import MB
+from protocol.units import MB
 
 DEFAULT_THRESHOLDS = (10 * MB, 5 * MB, 0)
 ARMED = 0
@@ -71,7 +71,7 @@ class Reminders:
             self.outcomes.pop(threshold, None)
 
     def note(self, threshold, outcome, why):
-        """How the subscriber's message of a sent threshold ended (sms_outbox DELIVERED/FAILED)."""
+        """How the subscriber's message of a sent threshold ended (firmware/sms/outbox.py DELIVERED/FAILED)."""
         if self.states.get(threshold) == SENT:
             self.outcomes[threshold] = (outcome, why)
 

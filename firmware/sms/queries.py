@@ -7,9 +7,10 @@ data left) and "CXYE" (查询余额, balance). A word in any case, surrounded by
 blanks, counts.
 """
 
-from firmware import civil_time, store_io
-from firmware.plan import MB
+from firmware.storage import state_files
+from protocol import civil_time
 from protocol import records, settings
+from protocol.units import MB
 
 DEFAULT_WORDS = {"CXLL": "data", "CXYE": "balance"}
 
@@ -29,7 +30,7 @@ class Queries:
         self.usage = usage
         self.balance = balance
         self.path = path
-        self.words = store_io.get(path) or DEFAULT_WORDS
+        self.words = state_files.get(path) or DEFAULT_WORDS
         self.answered = 0
 
     def set_words(self, words):
@@ -39,7 +40,7 @@ class Queries:
         if words == self.words:
             return
         old, self.words = self.words, words
-        store_io.put(self.path, self.words)
+        state_files.put(self.path, self.words)
         self.usage.record(records.CONFIG_CHANGED, {8: "sms_words", 9: old, 10: self.words})
 
     def on_message(self, sender, text, kind, fields, now_ms):

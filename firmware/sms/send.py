@@ -8,7 +8,7 @@ caller decides when to try the whole message again (same `ref`, so a phone that
 got some parts the first time puts the message together once).
 """
 
-from firmware.modem import ModemError
+from firmware.modem.driver import ModemError
 from protocol import sms_pdu
 
 

@@ -1,6 +1,6 @@
 """Serve SMP (MCUmgr's Simple Management Protocol): one request in, one response out.
 
-A transport (smp_uart.py for the serial line) hands `handle` whole request
+A transport (serial_loop.py for the serial line) hands `handle` whole request
 messages. Each request is dispatched on
 (group, command, op) to the handler a group registered; the handler returns the
 response map or raises `SMPError`. Whatever arrives, the server answers with the
@@ -47,7 +47,7 @@ class SMPServer:
         self._deferred = []
         self.requests = 0
         self.errors = 0
-        self.guard = None  # firmware/auth_guard.py: the proof state-changing requests need
+        self.guard = None  # firmware/smp/auth_guard.py: the proof state-changing requests need
 
     def register(self, group_id, handlers):
         """Add a group: `handlers` maps (command id, op) to fn(request map) -> map."""

@@ -27,8 +27,8 @@ echo, clock. They change nothing, and the records carry their own MACs.
 
 import os
 
-from firmware import store_io
-from firmware.smp_server import SMPError
+from firmware.smp.server import SMPError
+from firmware.storage import state_files
 from protocol import auth, records, smp
 from protocol import metering as m
 
@@ -43,7 +43,7 @@ class Guard:
         self.path = path
         self.record = record
         self.clock = clock
-        saved = store_io.get(path) or {}
+        saved = state_files.get(path) or {}
         self.key = saved.get("key")
         self.failures = saved.get("failures", 0)
         self.locked_until_ms = 0
@@ -118,4 +118,4 @@ class Guard:
         self.locked_until_ms = now + min(MAX_LOCK_S, 2 ** (self.failures - FREE_FAILURES + 1)) * 1000
 
     def _save(self):
-        store_io.put(self.path, {"key": self.key, "failures": self.failures})
+        state_files.put(self.path, {"key": self.key, "failures": self.failures})

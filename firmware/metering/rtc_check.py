@@ -3,20 +3,20 @@
 A board's RTC keeps time on a small battery; when it goes flat the RTC comes up
 at its reset value (2000-01-01 on most chips) and every record, every billing
 cycle and every expiry date would be judged against that. The meter's
-checkpoint holds the wall-clock time it was saved at (firmware/meter.py), and a
+checkpoint holds the wall-clock time it was saved at (firmware/metering/meter.py), and a
 clock set over SMP saves one at once, so the true time is at least that: the
 RTC is put back there, and the boot says so in a record (the technician sets
 the exact time with `edgemeter clock set`). Metering never depends on it: it
 runs on the monotonic clock.
 """
 
-from firmware import store_io
+from firmware.storage import state_files
 
 
 def restore(clock, checkpoint_path):
     """Set `clock` to the checkpoint's wall time if it is behind it; returns
     (rtc_ms, restored_ms) when it did, else None."""
-    saved = store_io.get(checkpoint_path)
+    saved = state_files.get(checkpoint_path)
     floor = saved.get("wall") if isinstance(saved, dict) else None
     rtc_ms = clock.now_ms()
     if not isinstance(floor, int) or rtc_ms >= floor:

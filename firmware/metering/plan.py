@@ -12,10 +12,9 @@ ends first first (`rollover`). Byte counts are integers; 1 MB is 1,048,576
 bytes, as carriers bill.
 """
 
-from firmware import civil_time
+from protocol import civil_time
 from protocol import settings
 
-MB = settings.MB
 _DAYS_IN_MONTH = (31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
 
 

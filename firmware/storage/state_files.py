@@ -1,4 +1,4 @@
-"""File helpers of the record log (firmware/store.py), for MicroPython's VFS and CPython.
+"""File helpers of the record log (firmware/storage/record_log.py), for MicroPython's VFS and CPython.
 
 MicroPython has no os.path, no truncate() and no fsync(): paths are joined by
 hand, a file is shortened by copying its prefix and renaming the copy over it,

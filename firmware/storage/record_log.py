@@ -34,7 +34,7 @@ rename is atomic):
 
 import os
 
-from firmware import store_io as io
+from firmware.storage import state_files
 from protocol import auth, records
 
 # Budget bytes only a GAP record may use: a detail record must leave them free,
@@ -103,12 +103,12 @@ class RecordLog:
         """Recover the log from flash; returns what was found and repaired."""
         self.close()
         self._reset()
-        io.makedirs(self.root)
+        state_files.makedirs(self.root)
         names = os.listdir(self.root)
         for name in names:
             if name.endswith(".tmp"):  # a replacement that never got renamed
                 os.remove(self._path(name))
-        meta = io.get(self._path(META))
+        meta = state_files.get(self._path(META))
         new = not (isinstance(meta, list) and len(meta) == 2 and isinstance(meta[0], int))
         facts = {"new_epoch": new, "torn_bytes": 0}
         if new:
@@ -116,7 +116,7 @@ class RecordLog:
                 if not name.endswith(".tmp"):
                     os.remove(self._path(name))
             self.epoch = new_epoch()
-            io.put(self._path(META), [self.epoch, self.device_id])
+            state_files.put(self._path(META), [self.epoch, self.device_id])
             names = []
         else:
             self.epoch = meta[0]
@@ -130,8 +130,8 @@ class RecordLog:
                 except ValueError:
                     continue
         self._firsts.sort()
-        self._sizes = [io.size(self._seg(first)) for first in self._firsts]
-        ack = io.get(self._path(ACK))
+        self._sizes = [state_files.size(self._seg(first)) for first in self._firsts]
+        ack = state_files.get(self._path(ACK))
         if isinstance(ack, list) and ack and isinstance(ack[0], int):
             self.ack_seq = ack[0]
             self._ack_link = _mac_or_genesis(ack[1] if len(ack) > 1 else None)
@@ -140,10 +140,10 @@ class RecordLog:
         facts["torn_bytes"] = self._repair_tail()
         self._trim()  # segments an ack covered before a cut stopped their removal
         self._last_mac = self._head_mac(ack)
-        drop = io.get(self._path(DROP))
+        drop = state_files.get(self._path(DROP))
         if isinstance(drop, list) and len(drop) == 4 and drop[0] > 0:
             if self.head_seq > drop[3]:  # its gap record is in the log already
-                io.remove(self._path(DROP))
+                state_files.remove(self._path(DROP))
             else:
                 self._drop = drop
         facts["records"] = self.head_seq - self.first_seq + 1
@@ -175,7 +175,7 @@ class RecordLog:
         while self._firsts:
             first = self._firsts[-1]
             path = self._seg(first)
-            count, good = io.scan(path, first)
+            count, good = state_files.scan(path, first)
             torn += self._sizes[-1] - good
             if count == 0:  # nothing whole in it (a cut right after creating it)
                 os.remove(path)
@@ -193,7 +193,7 @@ class RecordLog:
         # No truncate() on MicroPython's VFS: copy the good prefix, rename it
         # over. No room for the copy: leave the tail, write on in a new segment
         # (read() never looks past a segment's last seq).
-        self._sealed = not io.copy_prefix(path, good)
+        self._sealed = not state_files.copy_prefix(path, good)
         self._sizes[-1] = good
 
     def close(self):
@@ -229,7 +229,7 @@ class RecordLog:
                 return self._dropped(time)
             self._last_mac = gap_mac
             self._drop = None  # the gap is on flash: only now forget the drops
-            io.remove(self._path(DROP))
+            state_files.remove(self._path(DROP))
             seq += 1
             frame, mac = self._signed(rtype, seq, time, fields)
         if not self._write(frame):
@@ -257,16 +257,16 @@ class RecordLog:
             self._f.flush()  # littlefs: lfs_file_sync, the commit point
         except OSError as e:
             self.close()
-            if e.errno != io.ENOSPC:
+            if e.errno != state_files.ENOSPC:
                 raise
             if self._firsts:  # a part may have landed (not on littlefs): cut it
                 path = self._seg(self._firsts[-1])
-                good = io.scan(path, self._firsts[-1])[1]
+                good = state_files.scan(path, self._firsts[-1])[1]
                 if not good:  # a segment created for this frame: nothing to keep
                     os.remove(path)
                     self._firsts.pop()
                     self._sizes.pop()
-                elif good < io.size(path):
+                elif good < state_files.size(path):
                     self._cut(path, good)
             return False
         self._sizes[-1] += len(frame)
@@ -282,9 +282,9 @@ class RecordLog:
         else:  # no record is written while dropping: the gap will get seq head + 1
             d = self._drop = [1, time, time, self.head_seq]
         try:
-            io.put(self._path(DROP), d)
+            state_files.put(self._path(DROP), d)
         except OSError as e:  # counted in RAM; the next drop tries again
-            if e.errno != io.ENOSPC:
+            if e.errno != state_files.ENOSPC:
                 raise
         return None
 
@@ -304,10 +304,10 @@ class RecordLog:
         while i < len(firsts):
             end = firsts[i + 1] if i + 1 < len(firsts) else self.head_seq + 1
             with open(self._seg(firsts[i]), "rb") as f:
-                got = io.skip(f, seq - firsts[i])
+                got = state_files.skip(f, seq - firsts[i])
                 while got and seq < end:
-                    frame = io.next_frame(f)
-                    if not frame or io.seq_of(frame) != seq:
+                    frame = state_files.next_frame(f)
+                    if not frame or state_files.seq_of(frame) != seq:
                         break
                     if total + len(frame) > max_bytes:
                         return out
@@ -330,7 +330,7 @@ class RecordLog:
         mac = records.decode(records.unframe(acked[0])[0]).get(records.K_MAC) if acked else None
         # On flash before any segment goes; with the MAC of record seq, which the
         # next record chains to even once every segment is gone.
-        io.put(self._path(ACK), [seq, mac] if mac else [seq])
+        state_files.put(self._path(ACK), [seq, mac] if mac else [seq])
         self.ack_seq = seq
         self._ack_link = _mac_or_genesis(mac)
         self._trim()

@@ -14,7 +14,7 @@ doubles up to MAX_BACKOFF_MS, and said on the console at most once a minute.
 """
 
 from firmware.console import RateLimited
-from firmware.modem import ModemError
+from firmware.modem.driver import ModemError
 
 TICK_MS = 1000
 QUICK_MS = 50  # how soon a newly queued reminder goes out

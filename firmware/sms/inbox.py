@@ -8,7 +8,7 @@ the storage never fills up.
 
 Parts of a concatenated message wait in a small file until all have come (or
 PART_WAIT_MS has passed: then what there is counts as the message). A whole
-message is classified (carrier_sms.py) and recorded as SMS_RECEIVED, its text in
+message is classified (carrier_texts.py) and recorded as SMS_RECEIVED, its text in
 chunks of CHUNK characters when long: nothing is dropped. Each recorded part's
 key (sender, time stamp, CRC of its text, reference, number) is remembered for a while, so a
 power cut between recording and deleting does not record it twice.
@@ -16,7 +16,8 @@ power cut between recording and deleting does not record it twice.
 
 import binascii
 
-from firmware import carrier_sms, store_io
+from firmware.sms import carrier_texts
+from firmware.storage import state_files
 from protocol import records, sms_pdu
 
 PART_WAIT_MS = 24 * 3600 * 1000
@@ -30,13 +31,13 @@ class Inbox:
         self.record = record
         self.path = path
         self.on_message = on_message  # called with (sender, text, kind, fields, sent_s) for each whole message
-        saved = store_io.get(path) or {}
+        saved = state_files.get(path) or {}
         self.partial = saved.get("partial", {})  # "sender ref total" -> {"seq": text, "t": first_ms}
         self.recent = saved.get("recent", [])
         self.waiting = []  # SIM indexes announced, not yet read
 
     def _save(self):
-        store_io.put(self.path, {"partial": self.partial, "recent": self.recent})
+        state_files.put(self.path, {"partial": self.partial, "recent": self.recent})
 
     def take_urcs(self, lines):
         for line in lines:
@@ -104,7 +105,7 @@ class Inbox:
                 self._whole(slot.split(" ")[0], "".join(parts[str(i)] for i in have), parts["scts"], incomplete=True)
 
     def _whole(self, sender, text, scts, incomplete=False):
-        kind, fields = carrier_sms.classify(sender, text)
+        kind, fields = carrier_texts.classify(sender, text)
         if incomplete:
             kind, fields = "raw", {"incomplete": True}
         chunks = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]

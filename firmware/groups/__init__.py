@@ -1,1 +1,0 @@
-"""SMP command groups the firmware serves: the standard ones and edgemeter's own."""

@@ -1,0 +1,71 @@
+"""Group 64's record-log commands: status, read, ack.
+
+The host reads from the sequence number after what it has, stores what it got
+durably, and only then acknowledges; the device deletes acknowledged segments.
+Reads are side-effect free, so a lost response is simply asked for again.
+"""
+
+import gc
+
+from firmware.smp.groups.arguments import identity, uint
+from firmware.smp.server import SMPError
+from firmware.storage.record_log import BeyondHead
+from protocol import metering as m
+from protocol import smp
+
+
+class LogCommands:
+    def __init__(self, server, log):
+        self._server = server
+        self._log = log
+        server.register(m.GROUP, {
+            (m.CMD_STATUS, smp.OP_READ): self.status,
+            (m.CMD_READ, smp.OP_READ): self.read,
+            (m.CMD_ACK, smp.OP_WRITE): self.ack,
+        })
+
+    def status(self, request):
+        status = self._log.status()
+        reply = identity(self._log)
+        reply.update(
+            {
+                "first": status["first"],
+                "head": status["head"],
+                "ack": status["ack"],
+                "used": status["used_bytes"],
+                "free": status["free_bytes"],
+                "dropped": status["dropped_pending"],
+            }
+        )
+        attested = self._log.attested_head()
+        if attested is not None:
+            # The acknowledged head, attested: a host whose ledger starts here
+            # (the records before are in another ledger) links its chain to it.
+            reply["link"], reply["att"] = attested
+        return reply
+
+    def read(self, request):
+        start = uint(request, "start", self._log.ack_seq + 1)
+        budget = self._server.buf_size - m.READ_OVERHEAD
+        wanted = uint(request, "max", budget)
+        try:
+            recs = b"".join(self._log.read(start, min(wanted, budget)))
+        except MemoryError:
+            # The heap has no room for a full batch just now: send a smaller one.
+            gc.collect()
+            recs = b"".join(self._log.read(start, min(wanted, budget) // 4))
+        reply = identity(self._log)
+        reply["head"] = self._log.head_seq
+        reply["recs"] = recs
+        return reply
+
+    def ack(self, request):
+        epoch = uint(request, "ep")
+        seq = uint(request, "seq")
+        if epoch != self._log.epoch:
+            raise SMPError(smp.ERR_EBADSTATE, m.ERR_WRONG_EPOCH, "log epoch is %d" % self._log.epoch)
+        try:
+            acked = self._log.ack(seq)
+        except BeyondHead:
+            raise SMPError(smp.ERR_EINVAL, m.ERR_BEYOND_HEAD, "head is %d" % self._log.head_seq)
+        return {"ack": acked}
