@@ -34,9 +34,13 @@ except ImportError:  # CPython (host tests of board code): a monotonic clock tha
     def ticks_diff(new, old):
         return new - old
 
+# The causes have the names of the BOOT record's reasons, in their order
+# (protocol/records.py BOOT_REASONS; tests/host/test_layers.py checks it): the board
+# says the cause, the firmware records it. Written out here, not imported: a board
+# runs in a small heap before anything else is loaded.
 RESET_POWER_ON = "power-on"
 RESET_WATCHDOG = "watchdog"
-RESET_SOFT = "reset-command"
+RESET_COMMAND = "reset-command"
 RESET_POWER_LOSS = "power-loss"
 
 

@@ -50,7 +50,7 @@ _RESET_CAUSES = (
     ("HARD_RESET", base.RESET_POWER_ON),
     ("DEEPSLEEP_RESET", base.RESET_POWER_ON),
     ("WDT_RESET", base.RESET_WATCHDOG),
-    ("SOFT_RESET", base.RESET_SOFT),
+    ("SOFT_RESET", base.RESET_COMMAND),
 )
 
 

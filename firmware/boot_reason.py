@@ -8,15 +8,7 @@ still there means the power was lost while running.
 
 import os
 
-from board import base
 from protocol import records
-
-_CAUSES = {
-    base.RESET_POWER_ON: records.BOOT_POWER_ON,
-    base.RESET_WATCHDOG: records.BOOT_WATCHDOG,
-    base.RESET_SOFT: records.BOOT_RESET_COMMAND,
-    base.RESET_POWER_LOSS: records.BOOT_POWER_LOSS,
-}
 
 
 def _exists(path):
@@ -29,7 +21,8 @@ def _exists(path):
 
 def detect(board_cause, marker_path):
     """The BOOT record reason; marks this run as running."""
-    reason = _CAUSES.get(board_cause, records.BOOT_POWER_ON)
+    # board/base.py names its reset causes as the BOOT reasons: the cause is the reason.
+    reason = records.BOOT_REASONS.index(board_cause) if board_cause in records.BOOT_REASONS else records.BOOT_POWER_ON
     if reason == records.BOOT_POWER_ON and _exists(marker_path):
         reason = records.BOOT_POWER_LOSS
     with open(marker_path, "w") as f:

@@ -11,7 +11,7 @@ import binascii
 
 from firmware import boot_reason
 from firmware.account.balance import Balance
-from firmware.account.subscriptions import Subscriptions
+from firmware.account.services import Services
 from firmware.metering import rtc_check, usage_service
 from firmware.modem.driver import Modem
 from firmware.modem.simcom import SimcomModem
@@ -95,14 +95,14 @@ class Firmware:
                           line=lambda: (usage.recipients(), usage.line()[1]))
         inbox = Inbox(modem=modem, record=self.record, path=STATE_DIR + "/inbox")
         queries = Queries(outbox=outbox, usage=usage, balance=balance, path=STATE_DIR + "/queries")
-        subscriptions = Subscriptions(outbox=outbox, path=STATE_DIR + "/subscriptions")
+        services = Services(outbox=outbox, path=STATE_DIR + "/subscriptions")  # the file keeps its old name on flash
         messaging = Messaging(modem=modem, clock=self.board.clock, outbox=outbox, inbox=inbox, balance=balance,
-                              queries=queries, subscriptions=subscriptions)
+                              queries=queries, services=services)
         usage.resume(modem_kept_power)
         OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record, clock_set=usage.clock_set)
         LogCommands(self.smp, log=self.log)
         PlanCommands(self.smp, plans=usage)
-        AccountCommands(self.smp, balance=balance, subscriptions=subscriptions)
+        AccountCommands(self.smp, balance=balance, services=services)
         ConfigCommands(self.smp, queries=queries)
         AuthCommands(self.smp, log=self.log, guard=guard)
         self.board.led(True)

@@ -11,7 +11,7 @@ maps, are specified in protocol/SPEC.md:
 - 3 PLAN (read/write): the data plan the device meters against;
 - 4 SNOOZE (write): let data run past 0 MB for the rest of the cycle, or stop;
 - 5 BALANCE (read/write): the prepaid balance as last heard, the low-balance threshold;
-- 6 SERVICES (read/write): the subscription ledger; "0000" and cancellations through 10086;
+- 6 SERVICES (read/write): the monthly services; "0000" and cancellations through 10086;
 - 7 CONFIG (read/write): device settings by name (today "sms_words");
 - 8 AUTH: read a one-time challenge for the next write's proof; write the
   device key, once, on a device that has none (firmware/smp/auth_guard.py).

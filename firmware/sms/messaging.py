@@ -1,5 +1,5 @@
 """The SMS loop: status reports and incoming messages in, balance checks, the
-subscription ledger, answers to the subscriber's queries, the outbox out.
+monthly services, answers to the subscriber's queries, the outbox out.
 
 One task beside the metering loop (the modem driver runs one command at a
 time for both). Every TICK_MS (sooner when a reminder is queued) it sorts the modem's URCs (+CDS to the outbox,
@@ -23,14 +23,14 @@ MAX_BACKOFF_MS = 60000
 
 
 class Messaging:
-    def __init__(self, modem, clock, outbox, inbox, balance, queries, subscriptions):
+    def __init__(self, modem, clock, outbox, inbox, balance, queries, services):
         self.modem = modem
         self.clock = clock
         self.outbox = outbox
         self.inbox = inbox
         self.balance = balance
         self.queries = queries
-        self.subscriptions = subscriptions
+        self.services = services
         self._swept_ms = None
         self.faults = 0  # steps that failed on a bug, not the modem
         self._faults_in_row = 0
@@ -38,10 +38,10 @@ class Messaging:
         inbox.on_message = self._message
 
     def _message(self, sender, text, kind, fields, sent_s):
-        """A whole incoming message, recorded already: the account, the subscription
-        ledger and the subscriber's queries may act on it."""
+        """A whole incoming message, recorded already: the account, the monthly
+        services and the subscriber's queries may act on it."""
         self.balance.on_message(sender, text, kind, fields)
-        self.subscriptions.on_message(kind, fields, sent_s)
+        self.services.on_message(kind, fields, sent_s)
         self.queries.on_message(sender, text, kind, fields, self.clock.now_ms())
 
     async def step(self):

@@ -158,7 +158,7 @@ class BoardRunner:
             if self._stopping.is_set():
                 break
             if status == wiring.EXIT_RESET:
-                cause, delay = base.RESET_SOFT, 0.1
+                cause, delay = base.RESET_COMMAND, 0.1
             elif status < 0:
                 # Killed: a power cut. The modem is on the board: it loses power too,
                 # at the same moment.

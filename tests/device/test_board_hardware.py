@@ -179,7 +179,7 @@ def test_chip_id_reset_and_reset_causes():
         (fake_ports.HARD_RESET, base.RESET_POWER_ON),
         (fake_ports.DEEPSLEEP_RESET, base.RESET_POWER_ON),
         (fake_ports.WDT_RESET, base.RESET_WATCHDOG),
-        (fake_ports.SOFT_RESET, base.RESET_SOFT),
+        (fake_ports.SOFT_RESET, base.RESET_COMMAND),
         (99, base.RESET_POWER_ON),
     ):
         fake_ports.cause = cause

@@ -130,3 +130,14 @@ def test_the_rule_catches_an_import_upwards(tmp_path, monkeypatch):
     (folder / "log.py").write_text("def f():\n    from firmware.metering import usage_service\n")
     monkeypatch.setattr(__import__(__name__), "REPO", str(tmp_path))
     assert _firmware_breaks() == ["firmware.storage.log (rank 0) imports firmware.metering.usage_service (rank 2)"]
+
+
+def test_a_boards_reset_causes_are_the_boot_records_reasons():
+    """One set of names from the board's reset cause to the BOOT record (item 7)."""
+    from board import base
+    from protocol import records
+
+    causes = (base.RESET_POWER_ON, base.RESET_WATCHDOG, base.RESET_COMMAND, base.RESET_POWER_LOSS)
+    assert causes == records.BOOT_REASONS
+    assert [records.BOOT_REASONS.index(c) for c in causes] == [records.BOOT_POWER_ON, records.BOOT_WATCHDOG,
+                                                               records.BOOT_RESET_COMMAND, records.BOOT_POWER_LOSS]

@@ -8,14 +8,14 @@ from protocol import settings, smp
 
 
 class AccountCommands:
-    def __init__(self, server, balance=None, subscriptions=None):
+    def __init__(self, server, balance=None, services=None):
         self._balance = balance
-        self._subscriptions = subscriptions
+        self._services = services
         handlers = {}
         if balance is not None:
             handlers[(m.CMD_BALANCE, smp.OP_READ)] = self.balance_read
             handlers[(m.CMD_BALANCE, smp.OP_WRITE)] = self.balance_write
-        if subscriptions is not None:
+        if services is not None:
             handlers[(m.CMD_SERVICES, smp.OP_READ)] = self.services_read
             handlers[(m.CMD_SERVICES, smp.OP_WRITE)] = self.services_write
         server.register(m.GROUP, handlers)
@@ -31,16 +31,16 @@ class AccountCommands:
         return self._balance.read()
 
     def services_read(self, request):
-        return self._subscriptions.read()
+        return self._services.read()
 
     def services_write(self, request):
         try:
             if "cancel" in request:
-                self._subscriptions.cancel(request["cancel"])
+                self._services.cancel(request["cancel"])
             elif request.get("query") is True:
-                self._subscriptions.query()
+                self._services.query()
             else:
                 raise ValueError("say query: true, or cancel: [numbers]")
         except (TypeError, ValueError) as error:
             raise SMPError(smp.ERR_EINVAL, m.ERR_BAD_ARGUMENT, "services: %s" % error)
-        return self._subscriptions.read()
+        return self._services.read()

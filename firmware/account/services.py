@@ -1,8 +1,8 @@
-"""The subscription ledger: the value-added services the line pays for, from 10086's own words.
+"""The monthly services: the value-added services the line pays for, from 10086's own words.
 
 Each service (by name) keeps: price (fen a month), ordered (an order request or
 confirmation seen), confirmed, charge_notice (业务扣费提醒 seen before the first
-deduction), cancelled, and its number in the last "0000" list. The ledger is the
+deduction), cancelled, and its number in the last "0000" list. Together they are the
 evidence reconciliation (issue 6) needs: was the order confirmed (二次确认)? was it
 cancelled before the charge? was the charge announced?
 
@@ -14,10 +14,10 @@ item numbers, and each 退订成功 marks a service cancelled. Times are UTC sec
 from firmware.storage import state_files
 
 SERVICE_NUMBER = "10086"
-MAX_SERVICES = 24  # the ledger file stays small
+MAX_SERVICES = 24  # the state file stays small
 
 
-class Subscriptions:
+class Services:
     def __init__(self, outbox, path):
         self.outbox = outbox
         self.path = path

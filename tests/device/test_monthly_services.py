@@ -1,4 +1,4 @@
-"""The subscription ledger (firmware/account/subscriptions.py) on both VMs: built from
+"""The monthly services (firmware/account/services.py) on both VMs: built from
 10086's messages; "0000" and cancellations go out through the outbox."""
 
 # The outbox brings the modem driver and SMS codec: their bytecode is in the heap.
@@ -9,7 +9,7 @@ import flash_fixture  # first: its flash buffer is allocated while the heap is e
 import os
 
 from mpunit import refuses
-from firmware.account.subscriptions import Subscriptions
+from firmware.account.services import Services
 from firmware.sms.outbox import Outbox
 
 
@@ -17,7 +17,7 @@ def _setup():
     folder = flash_fixture.fresh_dir("state", 512, 32)
     os.mkdir(folder)
     outbox = Outbox(None, lambda rtype, fields: None, folder + "/outbox")
-    return Subscriptions(outbox, folder + "/subscriptions"), outbox, folder
+    return Services(outbox, folder + "/subscriptions"), outbox, folder
 
 
 def test_order_confirmation_charge_notice_and_cancel_are_each_noted():
@@ -27,7 +27,7 @@ def test_order_confirmation_charge_notice_and_cancel_are_each_noted():
     subs.on_message("charge_notice", {"service": "手机报", "price": 300}, 300)
     subs.on_message("cancelled", {"service": "手机报"}, 400)
     assert not subs.on_message("balance", {"fen": 1}, 500)
-    again = Subscriptions(subs.outbox, folder + "/subscriptions")  # after a power cut
+    again = Services(subs.outbox, folder + "/subscriptions")  # after a power cut
     ring, news = again.services["彩铃"], again.services["手机报"]
     assert (ring["ordered"], ring["confirmed"], ring["price"], ring["cancelled"]) == (100, 200, 500, None)
     assert (news["ordered"], news["charge_notice"], news["cancelled"]) == (None, 300, 400)
