@@ -23,12 +23,12 @@ import re
 from collections import namedtuple
 
 from protocol import money
+from protocol.units import KB
 from fractions import Fraction
 
 
 KINDS = ("data", "voice", "sms", "mms", "service", "plan")
 _KIND_SET = frozenset(KINDS)
-KB = 1024
 _CHUNK = 1 << 20
 
 _PLAIN_TIME = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2} [0-2][0-9]:[0-5][0-9]:[0-5][0-9]", re.ASCII)

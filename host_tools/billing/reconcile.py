@@ -28,11 +28,11 @@ keep their first EVIDENCE_LINES bill lines.
 
 import datetime
 
-from host_tools.billing.bill import KB, BillError, read_bill
+from host_tools.billing.bill import BillError, read_bill
 from host_tools.billing.device_evidence import phone_number
 from protocol import money
+from protocol.units import KB, MB
 
-MB = KB * KB
 EVIDENCE_LINES = 20
 SMS_ROWS_KEPT = 1000  # a day's SMS rows kept to name the ones the device did not send
 

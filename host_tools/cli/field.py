@@ -18,6 +18,7 @@ import time
 from host_tools.cli.common import CommandError, add_json, add_link, link_of, reminder_status, subcommands
 from host_tools.ledger.store import named_fields
 from protocol import record_names, records
+from protocol.units import MB
 
 # USB vendor:product ids a technician meets, and what they are.
 KNOWN_USB = {
@@ -89,7 +90,6 @@ def _ports_parser(sub):
 
 # --- monitor -------------------------------------------------------------------
 
-MB = 1048576
 EVENTS = 8
 
 

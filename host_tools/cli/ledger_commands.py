@@ -11,6 +11,7 @@ import sys
 
 from host_tools.cli.common import CommandError, add_actions, add_json, add_link, file_problem, link_of, write_file
 from host_tools.ledger.store import Ledger, LedgerDamaged, LedgerError
+from protocol.units import KB, MB
 
 # --- pull --------------------------------------------------------------------
 
@@ -94,8 +95,6 @@ def _pull_parser(sub):
 # --- log ---------------------------------------------------------------------
 
 
-MB = 1048576
-KB = 1024
 
 
 def _size(n):

@@ -22,9 +22,8 @@ import os
 from host_tools.emulator.scenario import iso_ms, load_scenario
 from host_tools.emulator.state_folder import SCENARIO_COPY
 from protocol.money import yuan
+from protocol.units import KB, MB
 
-KB = 1024
-MB = KB * KB
 
 
 def _ceil_div(a, b):

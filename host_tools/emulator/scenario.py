@@ -7,7 +7,7 @@ one line naming the bad field (``plan.cycle_day: must be an integer 1..31, got 0
 plan and steady 2 Mbit/s traffic from the start (it has no "start" of its own:
 pass `start_ms`).
 
-Units, defined here and nowhere else:
+Units (the byte units are protocol/units.py's, named here as a scenario reads them):
 - `BYTES_PER_MB`: a plan's MB is 1,048,576 bytes (1 MB = 1024 KB = 1024 * 1024
   bytes), the way carriers in China count data volume;
 - `BYTES_PER_KB`: 1024 bytes, the carrier's billing increment;
@@ -26,9 +26,8 @@ from datetime import datetime, timedelta, timezone
 from fractions import Fraction
 
 from protocol import money
-
-BYTES_PER_MB = 1024 * 1024
-BYTES_PER_KB = 1024
+from protocol.units import KB as BYTES_PER_KB
+from protocol.units import MB as BYTES_PER_MB
 BITS_PER_MBIT = 1000000
 
 AT_ZERO_MODES = ("cut", "warn")  # the device's setting: stop data at 0 MB, or only warn

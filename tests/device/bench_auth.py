@@ -15,7 +15,7 @@ from protocol import cbor, metering, records, smp  # noqa: F401
 
 gc.collect()
 _before = gc.mem_alloc()
-from firmware import auth_guard  # noqa: E402  (after measuring the heap without it)
+from firmware.smp import auth_guard  # noqa: E402  (after measuring the heap without it)
 from protocol import auth  # noqa: E402
 
 gc.collect()
