@@ -24,7 +24,9 @@ BOARDS = [name for name in board_build.boards() if os.path.exists(os.path.join(R
 @pytest.fixture(scope="module")
 def manifestfile():
     tools = os.path.join(source_dir(), "tools")
-    assert os.path.exists(os.path.join(tools, "manifestfile.py")), "no MicroPython source at %s (MICROPY_SRC)" % tools
+    if not os.path.exists(os.path.join(tools, "manifestfile.py")):
+        # A clone with no ../shared beside it (CI has one): say where it looked.
+        pytest.skip("no MicroPython source at %s: set MICROPY_SRC to a v1.28 checkout" % source_dir())
     sys.path.insert(0, tools)
     try:
         import manifestfile
