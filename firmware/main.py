@@ -79,10 +79,10 @@ class Firmware:
             self.log.sign_with(guard.key)
         reason = boot_reason.detect(self.board.reset_cause(), RUNNING_MARKER)
         rtc_restored = rtc_check.restore(self.board.clock, STATE_DIR + "/" + usage_service.CHECKPOINT_FILE)
-        self.record(records.BOOT, {8: reason, 9: VERSION})
+        self.record(records.BOOT, {records.BOOT__REASON: reason, records.BOOT__FIRMWARE: VERSION})
         if rtc_restored:
             # The old and the new time, as for a date-time write over SMP.
-            self.record(records.CONFIG_CHANGED, {8: "clock", 9: rtc_restored[0] // 1000, 10: rtc_restored[1] // 1000})
+            self.record(records.CONFIG_CHANGED, records.config_change("clock", rtc_restored[0] // 1000, rtc_restored[1] // 1000))
         # The modem keeps its power (and its counters) only across resets of the MCU alone.
         modem_kept_power = reason in (records.BOOT_RESET_COMMAND, records.BOOT_WATCHDOG)
         self.board.modem_power(True)
@@ -92,7 +92,7 @@ class Firmware:
         usage = usage_service.UsageService(modem=modem, clock=self.board.clock, record=self.record, state_dir=STATE_DIR,
                                            outbox=outbox)
         balance = Balance(outbox=outbox, path=STATE_DIR + "/balance",
-                          line=lambda: (usage.recipients(), usage.line()[1]))
+                          line=lambda: (usage.recipients(), usage.line()[1]), record=self.record)
         inbox = Inbox(modem=modem, record=self.record, path=STATE_DIR + "/inbox")
         queries = Queries(outbox=outbox, usage=usage, balance=balance, path=STATE_DIR + "/queries")
         services = Services(outbox=outbox, path=STATE_DIR + "/subscriptions")  # the file keeps its old name on flash

@@ -1,15 +1,25 @@
 """The record schema: every event the device meters or decides, as a compact CBOR map.
 
 A record is a CBOR map with small integer keys. Keys 0-7 are common to all
-records; keys from 8 up are the type's own fields (see record_names.py). The device id
+records (`K_...`); keys from 8 up are the type's own fields. The device id
 and the log epoch are properties of the whole log: on flash and on the wire they
 travel once (log metadata, once per SMP response) and the host adds them back as
 keys 3 and 4, so the logical record carries all of them.
 
+This module is the one table of the schema. Each record type is a constant
+(`USAGE`), and each of its fields a constant named `TYPE__FIELD`
+(`USAGE__UP_BYTES`): the firmware writes records with these names, and the host's
+names for people (record_names.py) are read off them, the type's name and the
+field's name in lower case. protocol/SPEC.md's CDDL is checked against them by
+tests/host/test_record_schema.py.
+
+They are bound with `micropython.const`: inside this module the compiler folds
+them, and elsewhere each use is one attribute lookup. On CPython `const` is the
+identity.
+
 On flash and on the wire each record body is framed as
     u16 big-endian length | body (CBOR map) | u32 big-endian CRC-32 of body
-so the host checks the very bytes the device wrote. protocol/SPEC.md has the
-CDDL.
+so the host checks the very bytes the device wrote.
 """
 
 import binascii
@@ -17,53 +27,125 @@ import struct
 
 from protocol import cbor
 
+try:
+    from micropython import const
+except ImportError:  # CPython: the host
+
+    def const(value):
+        return value
+
+
 # Common keys.
-K_TYPE = 0
-K_SEQ = 1
-K_TIME = 2  # device UTC, seconds since 1970
-K_DEVICE = 3
-K_EPOCH = 4
-K_MAC = 5  # protocol.auth.record_mac over the body without it, chained to the previous record's
+K_TYPE = const(0)
+K_SEQ = const(1)
+K_TIME = const(2)  # device UTC, seconds since 1970
+K_DEVICE = const(3)
+K_EPOCH = const(4)
+K_MAC = const(5)  # protocol.auth.record_mac over the body without it, chained to the previous record's
+FIRST_FIELD = const(8)  # the types' own fields start here
 
-# Record types.
-BOOT = 1
-USAGE = 2
-CYCLE_ROLLOVER = 3
-THRESHOLD_CROSSED = 4
-REMINDER_SENT = 5
-REMINDER_DELIVERED = 6
-REMINDER_FAILED = 7
-DATA_CUT = 8
-DATA_RESUMED = 9
-BALANCE = 10
-SMS_RECEIVED = 11
-CONFIG_CHANGED = 12
-MODEM_RESET = 13
-GAP = 14
-AUTH_FAILED = 15
+# Record types, each followed by its fields.
+BOOT = const(1)
+BOOT__REASON = const(8)  # BOOT_POWER_ON ...
+BOOT__FIRMWARE = const(9)  # firmware version
 
-# Boot reasons (BOOT field "reason").
-BOOT_POWER_ON = 0
-BOOT_WATCHDOG = 1
-BOOT_RESET_COMMAND = 2
-BOOT_POWER_LOSS = 3
+USAGE = const(2)  # bytes metered since the previous USAGE record
+USAGE__UP_BYTES = const(8)
+USAGE__DOWN_BYTES = const(9)
+USAGE__SOURCE = const(10)  # SOURCE_MODEM_COUNTER
+USAGE__TOTAL_BYTES = const(11)  # the meter's running total
+
+CYCLE_ROLLOVER = const(3)
+CYCLE_ROLLOVER__CYCLE_START = const(8)  # the new cycle's start
+CYCLE_ROLLOVER__USED_BYTES = const(9)  # of the closed cycle
+CYCLE_ROLLOVER__QUOTA_BYTES = const(10)  # of the closed cycle
+
+THRESHOLD_CROSSED = const(4)
+THRESHOLD_CROSSED__THRESHOLD_BYTES = const(8)  # the threshold: bytes left
+THRESHOLD_CROSSED__REMAINING_BYTES = const(9)  # bytes left at the crossing
+
+REMINDER_SENT = const(5)
+REMINDER_SENT__KIND = const(8)  # "threshold", "balance_low", "query_data", ...
+REMINDER_SENT__TO = const(9)
+REMINDER_SENT__MESSAGE_REF = const(10)  # each part's message reference
+REMINDER_SENT__TEXT = const(11)  # its first characters
+
+REMINDER_DELIVERED = const(6)
+REMINDER_DELIVERED__KIND = const(8)
+REMINDER_DELIVERED__MESSAGE_REF = const(10)
+REMINDER_DELIVERED__STATUS = const(12)  # the status report's TP-Status
+
+REMINDER_FAILED = const(7)
+REMINDER_FAILED__KIND = const(8)
+REMINDER_FAILED__MESSAGE_REF = const(10)
+REMINDER_FAILED__ERROR = const(13)
+REMINDER_FAILED__ATTEMPTS = const(14)
+REMINDER_FAILED__FINAL = const(15)  # given up
+
+DATA_CUT = const(8)
+DATA_CUT__REASON = const(8)  # REASON_AT_ZERO ...
+DATA_CUT__REMAINING_BYTES = const(9)
+
+DATA_RESUMED = const(9)
+DATA_RESUMED__REASON = const(8)
+DATA_RESUMED__REMAINING_BYTES = const(9)
+
+BALANCE = const(10)  # what the carrier said of the prepaid balance
+BALANCE__BALANCE_FEN = const(8)
+BALANCE__SOURCE = const(9)  # BALANCE_FROM_QUERY ...
+BALANCE__EXPIRES = const(10)  # the date the carrier gave, "YYYY-MM-DD"
+
+SMS_RECEIVED = const(11)
+SMS_RECEIVED__FROM = const(8)
+SMS_RECEIVED__TEXT = const(9)  # a chunk of it
+SMS_RECEIVED__KIND = const(10)  # firmware/sms/carrier_texts.py
+SMS_RECEIVED__CHUNK = const(11)
+SMS_RECEIVED__CHUNKS = const(12)
+SMS_RECEIVED__FIELDS = const(13)  # the figures read
+SMS_RECEIVED__SENT = const(14)  # SMSC time stamp
+
+CONFIG_CHANGED = const(12)
+CONFIG_CHANGED__KEY = const(8)
+CONFIG_CHANGED__OLD = const(9)
+CONFIG_CHANGED__NEW = const(10)
+
+MODEM_RESET = const(13)
+MODEM_RESET__REASON = const(8)
+
+GAP = const(14)  # detail the log had no room for; takes a seq of its own
+GAP__DROPPED = const(8)  # records dropped
+GAP__FIRST_TIME = const(9)
+GAP__LAST_TIME = const(10)
+
+AUTH_FAILED = const(15)
+AUTH_FAILED__WHY = const(8)
+AUTH_FAILED__GROUP = const(9)
+AUTH_FAILED__COMMAND = const(10)
+AUTH_FAILED__FAILURES = const(11)  # in a row
+
+TYPE_LAST = const(AUTH_FAILED)
+
+# Boot reasons (BOOT__REASON).
+BOOT_POWER_ON = const(0)
+BOOT_WATCHDOG = const(1)
+BOOT_RESET_COMMAND = const(2)
+BOOT_POWER_LOSS = const(3)
 BOOT_REASONS = ("power-on", "watchdog", "reset-command", "power-loss")
 
-# Counter sources (USAGE field "source").
-SOURCE_MODEM_COUNTER = 0  # the modem's data counter (AT+QGDCNT or the dialect's equivalent)
-SOURCE_ESTIMATE = 1  # reconstructed after a counter reset, from the carrier's or our own rate
+# Counter sources (USAGE__SOURCE).
+SOURCE_MODEM_COUNTER = const(0)  # the modem's data counter (AT+QGDCNT or the dialect's equivalent)
 
-# Why data was cut or resumed (DATA_CUT / DATA_RESUMED field "reason").
-REASON_AT_ZERO = 0  # no data left and the plan says cut
-REASON_QUOTA = 1  # data left again: an add-on, a pack or a new cycle
-REASON_SNOOZE = 2  # the subscriber chose to go on past zero this cycle (overage)
+# Where a balance came from (BALANCE__SOURCE).
+BALANCE_FROM_QUERY = const(0)  # the reply to the device's balance query
+BALANCE_FROM_TOPUP = const(1)  # a top-up notice
 
-# Names of types and fields, for people, are in record_names.py: the device only
-# needs the numbers.
-TYPE_LAST = AUTH_FAILED
+# Why data was cut or resumed (DATA_CUT__REASON / DATA_RESUMED__REASON).
+REASON_AT_ZERO = const(0)  # no data left and the plan says cut
+REASON_QUOTA = const(1)  # data left again: an add-on, a pack or a new cycle
+REASON_SNOOZE = const(2)  # the subscriber chose to go on past zero this cycle (overage)
 
-FRAME_OVERHEAD = 6  # u16 length + u32 CRC-32
-MAX_BODY = 1024  # a record never needs more; a larger length on flash is corruption
+FRAME_OVERHEAD = const(6)  # u16 length + u32 CRC-32
+MAX_BODY = const(1024)  # a record never needs more; a larger length on flash is corruption
 
 
 class RecordError(ValueError):
@@ -71,16 +153,21 @@ class RecordError(ValueError):
 
 
 def body(rtype, seq, time, fields, mac=None):
-    """CBOR body of a record; `fields` maps type-specific keys (>= 8) to values;
+    """CBOR body of a record; `fields` maps the type's own keys (`TYPE__FIELD`) to values;
     `mac` (16 bytes) goes under K_MAC."""
     record = {K_TYPE: rtype, K_SEQ: seq, K_TIME: time}
     if mac is not None:
         record[K_MAC] = mac
     for key in fields:
-        if key < 8:
-            raise RecordError("type-specific keys start at 8, got %d" % key)
+        if key < FIRST_FIELD:
+            raise RecordError("type-specific keys start at %d, got %d" % (FIRST_FIELD, key))
         record[key] = fields[key]
     return cbor.dumps(record)
+
+
+def config_change(key, old, new):
+    """The fields of a CONFIG_CHANGED record: what changed, from what, to what."""
+    return {CONFIG_CHANGED__KEY: key, CONFIG_CHANGED__OLD: old, CONFIG_CHANGED__NEW: new}
 
 
 def unsigned_body(record):

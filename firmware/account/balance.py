@@ -27,6 +27,7 @@ Money is integer fen. State lives in one small file (firmware/storage/state_file
 
 from firmware.storage import state_files
 from protocol import civil_time
+from protocol import records
 from protocol import settings
 from protocol.money import yuan
 
@@ -53,9 +54,11 @@ def _day_start_ms(date, tz_minutes):
 
 
 class Balance:
-    def __init__(self, outbox, path, line):
-        """`line()`: (the numbers reminders go to, the plan's UTC offset in minutes)."""
+    def __init__(self, outbox, path, line, record=None):
+        """`line()`: (the numbers reminders go to, the plan's UTC offset in minutes);
+        `record(rtype, fields)` logs each balance the carrier tells (None: not logged)."""
         self.outbox = outbox
+        self._record = record
         self.path = path
         self._line = line
         saved = state_files.get(path) or {}
@@ -120,6 +123,14 @@ class Balance:
             if kind == "topup" and fen is None:
                 self.asked_ms = -QUERY_MS  # ask for the new balance at the next step
             self._save()
+            if fen is not None and self._record is not None:
+                self._log(fen, records.BALANCE_FROM_TOPUP if kind == "topup" else records.BALANCE_FROM_QUERY)
+
+    def _log(self, fen, source):
+        fields = {records.BALANCE__BALANCE_FEN: fen, records.BALANCE__SOURCE: source}
+        if self.expires:
+            fields[records.BALANCE__EXPIRES] = self.expires
+        self._record(records.BALANCE, fields)
 
     def _send(self, key, kind, recipients, text, now_ms):
         for number in recipients:

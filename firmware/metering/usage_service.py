@@ -154,12 +154,12 @@ class UsageService:
             plan.add_pack(self._bought_at(now_ms), request.get("months", 3), request["pack"])
         if "cc" in request and request["cc"] != self.cc:
             state_files.put(self._paths["cc"], request["cc"])
-            self.record(records.CONFIG_CHANGED, {8: "cc", 9: self.cc, 10: request["cc"]})
+            self.record(records.CONFIG_CHANGED, records.config_change("cc", self.cc, request["cc"]))
             self.cc = request["cc"]
         if "subscriber" in request and request["subscriber"] != self.subscriber:
             number, old_number = request["subscriber"], self.subscriber
             state_files.put(self._paths["subscriber"], number)
-            self.record(records.CONFIG_CHANGED, {8: "subscriber", 9: old_number, 10: number})
+            self.record(records.CONFIG_CHANGED, records.config_change("subscriber", old_number, number))
             self.subscriber = number
             self._subscriber_changed(old_number)
         self._configure_reminders(request)
@@ -172,7 +172,7 @@ class UsageService:
             # cycle's usage (the device went in during this cycle).
             self.cycle_start, self.cycle_base = plan.bounds(now_ms)[0], 0
             self._save_cycle()
-        self.record(records.CONFIG_CHANGED, {8: "plan", 9: old, 10: plan.as_dict()})
+        self.record(records.CONFIG_CHANGED, records.config_change("plan", old, plan.as_dict()))
         self.poke()  # thresholds moved: look at the counters now
         return self.read()
 
@@ -192,7 +192,7 @@ class UsageService:
         self.texts = texts
         state_files.put(self._paths["texts"], {"thresholds": self.reminders.thresholds, "texts": texts})
         state_files.put(self._paths["reminders"], self.reminders.as_dict())
-        self.record(records.CONFIG_CHANGED, {8: "reminders", 9: old, 10: {"thresholds": self.reminders.thresholds, "texts": sorted(texts)}})
+        self.record(records.CONFIG_CHANGED, records.config_change("reminders", old, {"thresholds": self.reminders.thresholds, "texts": sorted(texts)}))
 
     def clock_set(self):
         """The wall clock was just set: save the count with the new time (the floor a
@@ -209,7 +209,7 @@ class UsageService:
             raise ValueError("no plan")
         self.snoozed = self.cycle_start if on else None
         self._save_cycle()
-        self.record(records.CONFIG_CHANGED, {8: "snooze", 9: not on, 10: bool(on)})
+        self.record(records.CONFIG_CHANGED, records.config_change("snooze", not on, bool(on)))
         self.poke()
         return self.read()
 
@@ -246,7 +246,8 @@ class UsageService:
 
     def _checkpoint(self):
         up, down = self.meter.up - self._last_usage[0], self.meter.down - self._last_usage[1]
-        self.record(records.USAGE, {8: up, 9: down, 10: records.SOURCE_MODEM_COUNTER, 11: self.meter.total})
+        self.record(records.USAGE, {records.USAGE__UP_BYTES: up, records.USAGE__DOWN_BYTES: down,
+                                    records.USAGE__SOURCE: records.SOURCE_MODEM_COUNTER, records.USAGE__TOTAL_BYTES: self.meter.total})
         state = self.meter.checkpoint(self.clock.monotonic_ms(), self.clock.now_ms())
         state_files.put(self._paths[CHECKPOINT_FILE], state)
         self.meter.saved(state)
@@ -257,7 +258,9 @@ class UsageService:
         self._session_fresh = on
         self.data_on = on
         self._save_cycle()
-        self.record(records.DATA_RESUMED if on else records.DATA_CUT, {8: reason, 9: self.remaining()})
+        # DATA_RESUMED's fields are DATA_CUT's.
+        self.record(records.DATA_RESUMED if on else records.DATA_CUT,
+                    {records.DATA_CUT__REASON: reason, records.DATA_CUT__REMAINING_BYTES: self.remaining()})
 
     async def step(self, now_ms):
         """One poll at wall-clock `now_ms`: read counters, account, decide. Returns
@@ -270,7 +273,7 @@ class UsageService:
             self._modem_life = self.modem.answer_life
             self.meter.restart()
             self._session_ok = False
-            self.record(records.MODEM_RESET, {8: "modem rebooted"})
+            self.record(records.MODEM_RESET, {records.MODEM_RESET__REASON: "modem rebooted"})
         self.meter.observe(sent, received)
         if not self._session_ok:
             await self._restore_session()
@@ -282,7 +285,8 @@ class UsageService:
         rearmed = self.reminders.rearmed
         crossed = self.reminders.update(remaining, start)
         for threshold in crossed:
-            self.record(records.THRESHOLD_CROSSED, {8: threshold, 9: remaining})
+            self.record(records.THRESHOLD_CROSSED, {records.THRESHOLD_CROSSED__THRESHOLD_BYTES: threshold,
+                                                        records.THRESHOLD_CROSSED__REMAINING_BYTES: remaining})
         if crossed or rearmed != self.reminders.rearmed:
             state_files.put(self._paths["reminders"], self.reminders.as_dict())
         for threshold in self.reminders.pending():
@@ -306,7 +310,8 @@ class UsageService:
             return
         if self.cycle_start is not None:
             used = self.meter.total - self.cycle_base
-            self.record(records.CYCLE_ROLLOVER, {8: start // 1000, 9: used, 10: self.quota()})
+            self.record(records.CYCLE_ROLLOVER, {records.CYCLE_ROLLOVER__CYCLE_START: start // 1000, records.CYCLE_ROLLOVER__USED_BYTES: used,
+                                                     records.CYCLE_ROLLOVER__QUOTA_BYTES: self.quota()})
             self.plan.rollover(self.cycle_start, used)
             state_files.put(self._paths["plan"], self.plan.as_dict())
         self.cycle_start, self.cycle_base = start, self.meter.total

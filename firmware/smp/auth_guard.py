@@ -77,7 +77,7 @@ class Guard:
             raise ValueError("a key is 32 bytes")
         self.key = bytes(key)
         self._save()
-        self.record(records.CONFIG_CHANGED, {8: "device_key", 9: None, 10: "provisioned"})
+        self.record(records.CONFIG_CHANGED, records.config_change("device_key", None, "provisioned"))
 
     def check(self, version, op, group, command, request):
         """The request with a good proof, its "auth" entry removed; else SMPError."""
@@ -109,7 +109,8 @@ class Guard:
     def _fail(self, why, group, command, now):
         self.failures += 1
         self._save()
-        self.record(records.AUTH_FAILED, {8: why, 9: group, 10: command, 11: self.failures})
+        self.record(records.AUTH_FAILED, {records.AUTH_FAILED__WHY: why, records.AUTH_FAILED__GROUP: group,
+                                            records.AUTH_FAILED__COMMAND: command, records.AUTH_FAILED__FAILURES: self.failures})
         if self.failures >= FREE_FAILURES:
             self._lock(now)
         raise SMPError(smp.ERR_EACCESSDENIED, m.ERR_AUTH if group == m.GROUP else None, why)

@@ -69,7 +69,9 @@ class Inbox:
             try:
                 message = sms_pdu.decode_deliver(pdu)
             except sms_pdu.SMSError as error:
-                self.record(records.SMS_RECEIVED, {8: "", 9: pdu[: CHUNK * 2], 10: "undecodable", 13: {"error": str(error)}})
+                self.record(records.SMS_RECEIVED, {records.SMS_RECEIVED__FROM: "", records.SMS_RECEIVED__TEXT: pdu[: CHUNK * 2],
+                                                    records.SMS_RECEIVED__KIND: "undecodable",
+                                                    records.SMS_RECEIVED__FIELDS: {"error": str(error)}})
             else:
                 self._part(message, now_ms)
         await self.modem.command("AT+CMGD=%d" % index)
@@ -110,11 +112,12 @@ class Inbox:
             kind, fields = "raw", {"incomplete": True}
         chunks = [text[i : i + CHUNK] for i in range(0, len(text), CHUNK)] or [""]
         for number, chunk in enumerate(chunks, 1):
-            record = {8: sender, 9: chunk, 10: kind, 14: scts}
+            record = {records.SMS_RECEIVED__FROM: sender, records.SMS_RECEIVED__TEXT: chunk,
+                      records.SMS_RECEIVED__KIND: kind, records.SMS_RECEIVED__SENT: scts}
             if len(chunks) > 1:
-                record[11], record[12] = number, len(chunks)
+                record[records.SMS_RECEIVED__CHUNK], record[records.SMS_RECEIVED__CHUNKS] = number, len(chunks)
             if number == 1 and fields:
-                record[13] = fields
+                record[records.SMS_RECEIVED__FIELDS] = fields
             self.record(records.SMS_RECEIVED, record)
         if self.on_message is not None:
             self.on_message(sender, text, kind, fields, scts)

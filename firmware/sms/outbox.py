@@ -134,7 +134,8 @@ class Outbox:
             message.update(state=SENT, mrs=mrs, done=[])
             self._save()
             text = message["text"]  # a record keeps its first TEXT_KEPT characters
-            self.record(records.REMINDER_SENT, {8: message["kind"], 9: message["to"], 10: mrs, 11: text[:TEXT_KEPT]})
+            self.record(records.REMINDER_SENT, {records.REMINDER_SENT__KIND: message["kind"], records.REMINDER_SENT__TO: message["to"],
+                                                records.REMINDER_SENT__MESSAGE_REF: mrs, records.REMINDER_SENT__TEXT: text[:TEXT_KEPT]})
 
     def take_reports(self, urc_lines, now_ms):
         """Feed every +CDS in a batch of URCs (Modem.take_urcs: "+CDS: <length>\\n<PDU>", whole)."""
@@ -155,7 +156,9 @@ class Outbox:
                 if status["ref"] not in message["done"]:
                     message["done"].append(status["ref"])
                 if len(message["done"]) == len(message["mrs"]):
-                    self.record(records.REMINDER_DELIVERED, {8: message["kind"], 10: message["mrs"], 12: status["status"]})
+                    self.record(records.REMINDER_DELIVERED, {records.REMINDER_DELIVERED__KIND: message["kind"],
+                                                                     records.REMINDER_DELIVERED__MESSAGE_REF: message["mrs"],
+                                                                     records.REMINDER_DELIVERED__STATUS: status["status"]})
                     self._finish(message, DELIVERED, None)
                 else:
                     self._save()
@@ -168,19 +171,22 @@ class Outbox:
         """A try failed: again after the backoff, or given up after the last one."""
         if message["tries"] > len(BACKOFF_MS):
             return self._give_up(message, error, mr)
-        fields = {8: message["kind"], 13: error, 14: message["tries"]}
-        if mr is not None:
-            fields[10] = mr
-        self.record(records.REMINDER_FAILED, fields)
+        self._record_failure(message, error, mr, final=False)
         message.update(state=QUEUED, due=now_ms + BACKOFF_MS[message["tries"] - 1], mrs=[], done=[], why=error)
         self._save()
 
     def _give_up(self, message, why, mr=None):
-        fields = {8: message["kind"], 13: why, 14: message["tries"], 15: True}
-        if mr is not None:
-            fields[10] = mr
-        self.record(records.REMINDER_FAILED, fields)
+        self._record_failure(message, why, mr, final=True)
         self._finish(message, FAILED, why)
+
+    def _record_failure(self, message, error, mr, final):
+        fields = {records.REMINDER_FAILED__KIND: message["kind"], records.REMINDER_FAILED__ERROR: error,
+                  records.REMINDER_FAILED__ATTEMPTS: message["tries"]}
+        if mr is not None:
+            fields[records.REMINDER_FAILED__MESSAGE_REF] = mr
+        if final:
+            fields[records.REMINDER_FAILED__FINAL] = True
+        self.record(records.REMINDER_FAILED, fields)
 
     def _finish(self, message, outcome, why):
         self.messages.remove(message)

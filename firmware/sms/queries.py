@@ -41,7 +41,7 @@ class Queries:
             return
         old, self.words = self.words, words
         state_files.put(self.path, self.words)
-        self.usage.record(records.CONFIG_CHANGED, {8: "sms_words", 9: old, 10: self.words})
+        self.usage.record(records.CONFIG_CHANGED, records.config_change("sms_words", old, self.words))
 
     def on_message(self, sender, text, kind, fields, now_ms):
         subscriber, tz_minutes = self.usage.line()

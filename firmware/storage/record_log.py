@@ -224,7 +224,8 @@ class RecordLog:
             return self._dropped(time)
         d = self._drop
         if d:
-            gap, gap_mac = self._signed(records.GAP, seq, time, {8: d[0], 9: d[1], 10: d[2]})
+            gap, gap_mac = self._signed(records.GAP, seq, time, {records.GAP__DROPPED: d[0], records.GAP__FIRST_TIME: d[1],
+                                                                          records.GAP__LAST_TIME: d[2]})
             if not self._write(gap):
                 return self._dropped(time)
             self._last_mac = gap_mac

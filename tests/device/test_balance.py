@@ -11,7 +11,7 @@ import os
 from mpunit import refuses
 from firmware.account.balance import DELIVERY_MARGIN_MS, FIRST_QUERY_MS, PROMISE_MS, QUERY_MS, REMIND_BEFORE_MS, Balance
 from firmware.sms.outbox import Outbox
-from protocol import civil_time
+from protocol import civil_time, records
 
 SUBSCRIBER = "+8613800138000"
 
@@ -156,3 +156,22 @@ if __name__ == "__main__":
     import mpunit
 
     mpunit.main(globals())
+
+
+def test_each_balance_the_carrier_tells_is_a_record_with_its_source_and_expiry():
+    folder = flash_fixture.fresh_dir("state", 512, 32)
+    os.mkdir(folder)
+    outbox = Outbox(None, lambda rtype, fields: None, folder + "/outbox")
+    logged = []
+    balance = Balance(outbox, folder + "/balance", lambda: ([SUBSCRIBER], 480),
+                      record=lambda rtype, fields: logged.append((rtype, fields)))
+    balance.on_message("10086", "", "balance", {"fen": 1250, "expires": "2027-03-20"})
+    balance.on_message("10086", "", "topup", {"fen": 5000})  # a top-up notice without the new balance
+    balance.on_message("10086", "", "topup", {"fen": 5000, "balance": 6250})
+    balance.on_message("10086", "", "bill", {"due": "2027-01-15", "unpaid": 100})
+    assert logged == [
+        (records.BALANCE, {records.BALANCE__BALANCE_FEN: 1250, records.BALANCE__SOURCE: records.BALANCE_FROM_QUERY,
+                           records.BALANCE__EXPIRES: "2027-03-20"}),
+        (records.BALANCE, {records.BALANCE__BALANCE_FEN: 6250, records.BALANCE__SOURCE: records.BALANCE_FROM_TOPUP,
+                           records.BALANCE__EXPIRES: "2027-03-20"}),
+    ]

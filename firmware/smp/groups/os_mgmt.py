@@ -79,7 +79,7 @@ class OSGroup:
         before = self._board.clock.now()
         self._board.clock.set_ms(epoch_ms)
         # Records carry device time: a jump in it is evidence the ledger must show.
-        self._record(records.CONFIG_CHANGED, {8: "clock", 9: before, 10: epoch_ms // 1000})
+        self._record(records.CONFIG_CHANGED, records.config_change("clock", before, epoch_ms // 1000))
         if self._clock_set is not None:
             self._clock_set()
         return {}
