@@ -5,8 +5,6 @@ A subclass has `blocks`, `block_size`, `readblocks`, `writeblocks` and
 port's own flash partition object plays this part.)
 """
 
-IOCTL_INIT = 1
-IOCTL_DEINIT = 2
 IOCTL_SYNC = 3
 IOCTL_BLOCK_COUNT = 4
 IOCTL_BLOCK_SIZE = 5

@@ -23,12 +23,14 @@ from firmware.smp.groups.config import ConfigCommands
 from firmware.smp.groups.log import LogCommands
 from firmware.smp.groups.os_mgmt import OSGroup
 from firmware.smp.groups.plan import PlanCommands
+from firmware.smp.groups.stats import StatsGroup
 from firmware.smp.server import SMPServer
 from firmware.sms.inbox import Inbox
 from firmware.sms.messaging import Messaging
 from firmware.sms.outbox import Outbox
 from firmware.sms.queries import Queries
 from firmware.storage import flash_mount, state_files
+from firmware.storage.flash_counter import CountedFlash
 from firmware.storage.record_log import RecordLog
 from firmware.version import VERSION
 from protocol import records
@@ -67,7 +69,7 @@ class Firmware:
         self._reset.set()
 
     async def main(self):
-        flash = self.board.flash()
+        flash = CountedFlash(self.board.flash())
         formatted = flash_mount.mount(flash)
         partition = flash.ioctl(4, 0) * flash.ioctl(5, 0)
         self.log = RecordLog(LOG_DIR, self.device_id, int(partition * LOG_SHARE))
@@ -105,6 +107,21 @@ class Firmware:
         AccountCommands(self.smp, balance=balance, services=services)
         ConfigCommands(self.smp, queries=queries)
         AuthCommands(self.smp, log=self.log, guard=guard)
+        link = serial_loop.SerialLink(self.smp, self.board.host_uart())
+        StatsGroup(self.smp, (
+            ("smp", self.smp, ("requests", "errors")),
+            ("serial", link.console, ("messages", "noise_bytes", "dropped_crc", "dropped_malformed",
+                                      "dropped_oversize", "dropped_incomplete", "dropped_orphan")),
+            ("cobs", link.cobs, ("messages", "dropped")),
+            ("modem", modem, ("timeouts", "resets", "reboots_seen", "lines_dropped", "stray_results",
+                              "urcs_dropped", "handler_errors")),
+            ("meter", usage.meter, ("restarts",)),
+            ("usage", usage, ("faults",)),
+            ("sms", messaging, ("faults",)),
+            ("outbox", outbox, ("failures", "given_up")),
+            ("log", self.log, ("appended", "dropped")),
+            ("flash", flash, ("programs", "bytes_programmed", "erases")),
+        ))
         self.board.led(True)
         print(
             "edgemeter %s booted (%s), flash %s, log epoch %d head %d%s"
@@ -117,7 +134,7 @@ class Firmware:
                 ", cut %d torn bytes" % recovered["torn_bytes"] if recovered.get("torn_bytes") else "",
             )
         )
-        server = asyncio.create_task(serial_loop.serve(self.smp, self.board.host_uart()))
+        server = asyncio.create_task(link.serve())
         modem_up = asyncio.Event()
         metering = asyncio.create_task(usage.run(modem_up))
         sms = asyncio.create_task(messaging.run(modem_up))

@@ -36,6 +36,10 @@ MAX_WORDS = 8
 MAX_WORD = 16
 ANSWERS = ("data", "balance")
 
+# A plan written with only a quota gets these (the device's and the CLI's default):
+# renewing on the 1st, on Beijing time (UTC+08:00), data cut at 0 MB.
+PLAN_DEFAULTS = {"cycle_day": 1, "tz": 480, "at_zero": "cut"}
+
 PLAN = ("quota", "cycle_day", "tz", "at_zero", "addon", "pack", "months", "subscriber", "cc", "thresholds", "texts")
 BALANCE = ("low_fen",)
 CONFIG = ("sms_words",)

@@ -56,6 +56,11 @@ OS_PARAMS = 6
 OS_INFO = 7
 OS_BOOTLOADER_INFO = 8
 
+# Commands of the statistics group (GROUP_STATS), Zephyr's stat_mgmt.
+STATS_GROUP_DATA = 0  # read {"name"}: {"name", "fields": {name: uint}}
+STATS_LIST = 1  # read {}: {"stat_list": [name, ...]}
+STATS_ERR_INVALID_GROUP = 2  # the group's own code (STAT_MGMT_ERR_INVALID_GROUP) for a name it lacks
+
 # MCUmgr result codes ("rc" in a response; MGMT_ERR_* in Zephyr).
 ERR_EOK = 0
 ERR_EUNKNOWN = 1
@@ -116,17 +121,3 @@ def unpack_header(buf):
         raise SMPHeaderError("SMP header needs %d bytes, got %d" % (HEADER_SIZE, len(buf)))
     b0, flags, length, group, seq, cmd = struct.unpack_from(_HEADER, buf, 0)
     return (b0 & 0x07, (b0 >> 3) & 0x03, flags, length, group, seq, cmd)
-
-
-def response_header(request, payload_length):
-    """Return the header bytes answering `request` (a tuple from unpack_header).
-
-    The response has op + 1 (READ -> READ_RSP, WRITE -> WRITE_RSP), the request's
-    version, group, sequence and command, flags 0 and the given payload length.
-    Raises SMPHeaderError if the request's op is not a request (a server never
-    answers a response), or if payload_length does not fit in 16 bits.
-    """
-    op, version, _flags, _length, group, seq, cmd = request
-    if op != OP_READ and op != OP_WRITE:
-        raise SMPHeaderError("op %r is not a request" % (op,))
-    return pack_header(op + 1, version, 0, payload_length, group, seq, cmd)

@@ -42,7 +42,8 @@ def cycle_bounds(now_ms, cycle_day, tz_minutes):
 
 
 class Plan:
-    def __init__(self, quota_bytes, cycle_day=1, tz_minutes=480, at_zero="cut"):
+    def __init__(self, quota_bytes, cycle_day=settings.PLAN_DEFAULTS["cycle_day"],
+                 tz_minutes=settings.PLAN_DEFAULTS["tz"], at_zero=settings.PLAN_DEFAULTS["at_zero"]):
         settings.check("cycle_day", cycle_day)
         settings.check("at_zero", at_zero)
         self.quota_bytes = quota_bytes

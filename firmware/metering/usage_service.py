@@ -142,7 +142,9 @@ class UsageService:
         old = self.plan.as_dict() if self.plan else None
         plan = Plan.from_dict(old) if old else None  # a copy, until everything is checked
         if "quota" in request:
-            new = Plan(request["quota"], request.get("cycle_day", 1), request.get("tz", 480), request.get("at_zero", "cut"))
+            given = dict(settings.PLAN_DEFAULTS)
+            given.update(request)
+            new = Plan(request["quota"], given["cycle_day"], given["tz"], given["at_zero"])
             if plan is not None:
                 new.addons, new.packs = plan.addons, plan.packs
             plan = new
@@ -215,7 +217,7 @@ class UsageService:
 
     def line(self):
         """(the subscriber's number, the plan's UTC offset in minutes)."""
-        return self.subscriber, self.plan.tz_minutes if self.plan else 480
+        return self.subscriber, self.plan.tz_minutes if self.plan else settings.PLAN_DEFAULTS["tz"]
 
     def recipients(self):
         """Everybody a reminder goes to: the subscriber first, then the cc numbers."""

@@ -218,6 +218,7 @@ class Modem:
         self._urc_event = asyncio.Event()
         self._needs_init = True
         self._timeouts = 0  # ModemTimeouts in a row
+        self.timeouts = 0  # ModemTimeouts in all
         self.resets = 0  # recover() power cycles
         # reboots_seen + resets when the last OK was read: which power-on of the
         # modem (and so which run of its counters) the last answer came from.
@@ -330,6 +331,7 @@ class Modem:
                 return await self._transact(command, payload, timeout_ms, raw, prefix)
         except ModemTimeout:
             self._timeouts += 1
+            self.timeouts += 1
             if self.recover_after and self._timeouts >= self.recover_after:
                 await self.recover()
             raise

@@ -23,33 +23,42 @@ def _one_cobs_frame(message):
     yield smp_cobs.encode(message)
 
 
-async def serve(server, stream):
-    """Answer requests on `stream` forever."""
-    console = smp_serial.SerialDecoder(max_message=server.buf_size - 4)
-    cobs = smp_cobs.CobsDecoder(max_message=server.buf_size - 4)
-    reader = asyncio.StreamReader(stream)
-    writer = asyncio.StreamWriter(stream, {})
-    while True:
-        data = await reader.read(_READ_CHUNK)
-        if not data:
-            await asyncio.sleep_ms(10)  # woken with nothing to read (VMIN=0): poll again
-            continue
-        requests = [(message, smp_serial.encode_lines) for message in console.feed(data)]
-        if requests:
-            # Up to the last line end these bytes were console lines, not COBS.
-            cobs.reset()
-            data = data[data.rfind(b"\n") + 1 :]
-        requests += [(message, _one_cobs_frame) for message in cobs.feed(data)]
-        for message, frame in requests:
-            try:
-                response = server.handle(message)
-                if response is None:
-                    continue
-                for piece in frame(response):
-                    writer.write(piece)
-                    await writer.drain()
-                del response
-                server.run_deferred()
-            except Exception as exc:  # never let one request take the link down
-                print("smp: request dropped: %r" % (exc,))
-                gc.collect()
+class SerialLink:
+    """The host UART's two decoders (their counters are the SMP statistics' "serial"
+    and "cobs" groups) and the loop that answers requests on it."""
+
+    def __init__(self, server, stream):
+        self.server = server
+        self.stream = stream
+        self.console = smp_serial.SerialDecoder(max_message=server.buf_size - 4)
+        self.cobs = smp_cobs.CobsDecoder(max_message=server.buf_size - 4)
+
+    async def serve(self):
+        """Answer requests on the stream forever."""
+        server, console, cobs = self.server, self.console, self.cobs
+        reader = asyncio.StreamReader(self.stream)
+        writer = asyncio.StreamWriter(self.stream, {})
+        while True:
+            data = await reader.read(_READ_CHUNK)
+            if not data:
+                await asyncio.sleep_ms(10)  # woken with nothing to read (VMIN=0): poll again
+                continue
+            requests = [(message, smp_serial.encode_lines) for message in console.feed(data)]
+            if requests:
+                # Up to the last line end these bytes were console lines, not COBS.
+                cobs.reset()
+                data = data[data.rfind(b"\n") + 1 :]
+            requests += [(message, _one_cobs_frame) for message in cobs.feed(data)]
+            for message, frame in requests:
+                try:
+                    response = server.handle(message)
+                    if response is None:
+                        continue
+                    for piece in frame(response):
+                        writer.write(piece)
+                        await writer.drain()
+                    del response
+                    server.run_deferred()
+                except Exception as exc:  # never let one request take the link down
+                    print("smp: request dropped: %r" % (exc,))
+                    gc.collect()

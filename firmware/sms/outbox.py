@@ -66,6 +66,8 @@ class Outbox:
         self.recent = saved.get("recent", [])
         self.next_ref = saved.get("ref", 0)
         self.on_finish = None
+        self.failures = 0  # tries that failed, since boot (each a REMINDER_FAILED record)
+        self.given_up = 0  # messages given up, since boot
 
     def _save(self):
         state_files.put(self.path, {"messages": self.messages, "recent": self.recent, "ref": self.next_ref})
@@ -186,6 +188,9 @@ class Outbox:
             fields[records.REMINDER_FAILED__MESSAGE_REF] = mr
         if final:
             fields[records.REMINDER_FAILED__FINAL] = True
+            self.given_up += 1
+        else:
+            self.failures += 1
         self.record(records.REMINDER_FAILED, fields)
 
     def _finish(self, message, outcome, why):

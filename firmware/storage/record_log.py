@@ -72,6 +72,8 @@ class RecordLog:
         self.max_bytes = max_bytes
         self.segment_bytes = segment_bytes
         self._f = None  # the last segment, open for appending
+        self.appended = 0  # records written since boot (gap records too)
+        self.dropped = 0  # records the full log had no room for, since boot
         self.mac_key = None  # set by sign_with(): records then carry chained MACs
         self._reset()
 
@@ -272,9 +274,11 @@ class RecordLog:
             return False
         self._sizes[-1] += len(frame)
         self.head_seq = seq
+        self.appended += 1
         return True
 
     def _dropped(self, time):
+        self.dropped += 1
         d = self._drop
         if d:
             d[0] += 1

@@ -39,6 +39,7 @@ async def _info(link):
         params = await device.request(MCUMgrParametersRead())
         clock = await device.request(DateTimeRead())
         pools = await device.request(MemoryPoolStatisticsRead())
+        statistics = await _statistics(device)
     heap = pools.model_extra.get("heap", {})
     return {
         "device": fields["n"],
@@ -51,7 +52,36 @@ async def _info(link):
         "smp_buf_size": params.buf_size,
         "heap_bytes": heap.get("nblks", 0) * heap.get("blksize", 0),
         "heap_free_bytes": heap.get("nfree", 0) * heap.get("blksize", 0),
+        "statistics": statistics,
     }
+
+
+async def _statistics(device):
+    """{group: {counter: value}} from the SMP statistics group; None from a firmware
+    that does not serve it."""
+    from smpclient.requests.statistics_management import GroupData, ListOfGroups
+
+    from host_tools.device.session import DeviceRefused
+
+    try:
+        names = (await device.request(ListOfGroups())).stat_list
+    except DeviceRefused:
+        return None
+    return {name: (await device.request(GroupData(name=name))).fields for name in names}
+
+
+def _info_lines(info):
+    """The info table: one line a fact, then one line for each group of counters."""
+    shown = {key: value for key, value in info.items() if key != "statistics"}
+    statistics = info["statistics"]
+    width = max(len(key) for key in list(shown) + ["statistics"])
+    lines = ["%-*s  %s" % (width, key, value) for key, value in shown.items()]
+    if statistics is None:
+        return lines + ["%-*s  not served by this firmware" % (width, "statistics")]
+    for number, (name, counters) in enumerate(statistics.items()):
+        counted = " ".join("%s=%s" % item for item in counters.items())
+        lines.append("%-*s  %s: %s" % (width, "statistics" if number == 0 else "", name, counted))
+    return lines
 
 
 def do_info(args):
@@ -59,15 +89,13 @@ def do_info(args):
     if args.json:
         print(json.dumps(info))
     else:
-        width = max(len(k) for k in info)
-        for key, value in info.items():
-            print("%-*s  %s" % (width, key, value))
+        print("\n".join(_info_lines(info)))
 
 
 def _info_parser(sub):
     p = sub.add_parser(
         "info",
-        help="show what a device is: id, firmware, board, clock",
+        help="show what a device is: id, firmware, board, clock, and its counters",
         epilog="example: edgemeter info --port /dev/ttyUSB0 --json",
     )
     add_link(p)
@@ -142,8 +170,6 @@ def _utc(seconds):
     return datetime.fromtimestamp(seconds, timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 
 
-# A new quota keeps the plan's other settings unless they are given; a first plan gets these.
-PLAN_DEFAULTS = {"cycle_day": 1, "tz": 480, "at_zero": "cut"}
 # The plan write's fields (protocol/settings.py) and the options of `plan set` that give them.
 PLAN_OPTIONS = {"quota": "--quota-mb", "cycle_day": "--cycle-day", "tz": "--tz-minutes", "at_zero": "--at-zero",
                 "addon": "--addon-mb", "pack": "--pack-mb", "months": "--months", "subscriber": "--subscriber",
@@ -195,9 +221,10 @@ def _plan_write(args):
     if not write:
         raise CommandError("plan set needs --quota-mb, --addon-mb, --pack-mb, --subscriber, --cc, --thresholds-mb or --text")
     if "quota" in write:
-        if len(plan) < len(PLAN_DEFAULTS):
-            current = asyncio.run(_plan(link_of(args))).get("plan") or PLAN_DEFAULTS
-            plan = {key: plan.get(key, current[key]) for key in PLAN_DEFAULTS}
+        if len(plan) < len(settings.PLAN_DEFAULTS):
+            current = asyncio.run(_plan(link_of(args))).get("plan") or settings.PLAN_DEFAULTS
+            # A new quota keeps the plan's other settings unless they are given.
+            plan = {key: plan.get(key, current[key]) for key in settings.PLAN_DEFAULTS}
         write.update(plan)
     return write
 
@@ -228,9 +255,10 @@ def _plan_parser(sub):
     )
     add_link(put)
     put.add_argument("--quota-mb", help="monthly quota in MB (1 MB = 1,048,576 bytes)")
-    put.add_argument("--cycle-day", type=int, help="day of the month the quota renews (default: as now, else 1)")
-    put.add_argument("--tz-minutes", type=int, help="plan time zone, minutes east of UTC (default: as now, else 480: +08:00)")
-    put.add_argument("--at-zero", choices=("cut", "warn"), help="cut data at 0 MB, or only warn (default: as now, else cut)")
+    put.add_argument("--cycle-day", type=int, help="day of the month the quota renews (default: as now, else %d)" % settings.PLAN_DEFAULTS["cycle_day"])
+    put.add_argument("--tz-minutes", type=int, help="plan time zone, minutes east of UTC (default: as now, else %d: +%02d:%02d)" % (
+        settings.PLAN_DEFAULTS["tz"], settings.PLAN_DEFAULTS["tz"] // 60, settings.PLAN_DEFAULTS["tz"] % 60))
+    put.add_argument("--at-zero", choices=("cut", "warn"), help="cut data at 0 MB, or only warn (default: as now, else %s)" % settings.PLAN_DEFAULTS["at_zero"])
     put.add_argument("--addon-mb", help="record an add-on pack bought now (valid this cycle)")
     put.add_argument("--pack-mb", help="record a multi-month pack bought now")
     put.add_argument("--months", type=int, default=3, help="cycles the --pack-mb pack lasts (default 3: quarterly)")

@@ -41,6 +41,10 @@ class DeviceError(Exception):
     pass
 
 
+class DeviceRefused(DeviceError):
+    """The device answered with an SMP error: the link is fine, the request was not served."""
+
+
 def needs_proof(request):
     """Whether the device wants a proof with this request: every write but echo and the key itself."""
     header = request.header
@@ -193,7 +197,7 @@ class Device:
         if success(response):
             return response
         if error(response):
-            raise DeviceError("the device refused %s: %s" % (type(request).__name__, describe_error(response)))
+            raise DeviceRefused("the device refused %s: %s" % (type(request).__name__, describe_error(response)))
         raise DeviceError("unexpected answer to %s: %r" % (type(request).__name__, response))
 
     async def _signed(self, request):

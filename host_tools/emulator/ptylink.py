@@ -46,7 +46,6 @@ class _End:
         os.set_blocking(self.fd, False)
         self.backlog = bytearray()  # bytes waiting to be written to this end
         self.budget = 0.0  # bytes the pacing allows now
-        self.carried = 0
 
     def close(self):
         for fd in self._own:
@@ -76,14 +75,6 @@ class PtyLink:
     def host_path(self):
         return self.host.path
 
-    @property
-    def to_device(self):
-        return self.device.carried
-
-    @property
-    def to_host(self):
-        return self.host.carried
-
     def _queue(self, end, data):
         if self.faults is not None:
             data = self.faults.apply(data)
@@ -108,7 +99,6 @@ class PtyLink:
         except OSError:
             written = len(end.backlog)  # nobody can ever read it: a UART with no receiver
             self.dropped += written
-        end.carried += written
         end.budget -= written
         del end.backlog[:written]
 

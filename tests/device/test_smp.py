@@ -81,20 +81,6 @@ def test_pack_out_of_range():
         assert raises(smp.SMPHeaderError, smp.pack_header, *f), i
 
 
-def test_response_header():
-    req = smp.unpack_header(b"\x0a\x00\x00\x74\x00\x01\x9a\x01")
-    assert smp.response_header(req, 5) == b"\x0b\x00\x00\x05\x00\x01\x9a\x01"
-    req = smp.unpack_header(b"\x00\x07\x00\x00\x00\x00\x2a\x06")  # v1 read, flags set
-    rsp = smp.response_header(req, 300)
-    assert smp.unpack_header(rsp) == (smp.OP_READ_RSP, 0, 0, 300, 0, 42, 6)
-
-
-def test_response_header_rejects_non_requests():
-    for op in (smp.OP_READ_RSP, smp.OP_WRITE_RSP, 4, 7):
-        assert raises(smp.SMPHeaderError, smp.response_header, (op, 1, 0, 0, 0, 0, 0), 0)
-    assert raises(smp.SMPHeaderError, smp.response_header, (0, 1, 0, 0, 0, 0, 0), 65536)
-
-
 if __name__ == "__main__":
     import mpunit
 

@@ -190,3 +190,60 @@ def test_the_emulator_never_writes_the_scenario_it_is_given(tmp_path):
         board.stop()
     assert mine.read_text() == text
     assert "billing" not in json.loads((state / "emulator-scenario.json").read_text(encoding="utf-8"))
+
+
+# --- counters through the standard statistics group (issue 15) ---------------------
+
+async def _statistics(port):
+    from smpclient.requests.statistics_management import GroupData, ListOfGroups
+
+    async with SMPClient(SMPSerialTransport(), port, timeout_s=3.0) as client:
+        names = (await client.request(ListOfGroups())).stat_list
+        counters = {name: (await client.request(GroupData(name=name))).fields for name in names}
+        return counters, await client.request(GroupData(name="no-such-group"))
+
+
+def _with_a_bad_crc(message):
+    """The console frame of `message`, its CRC-16 wrong by one bit (a noisy line)."""
+    import base64
+
+    from protocol import smp_serial
+
+    (line,) = smp_serial.encode_lines(message)
+    frame = bytearray(base64.b64decode(line[2:-1]))
+    frame[-1] ^= 1
+    return line[:2] + base64.b64encode(frame) + b"\n"
+
+
+def test_the_counters_are_served_by_the_standard_statistics_group_and_shown_by_info(emulator):
+    import json
+
+    import serial
+
+    from protocol import cbor, smp
+
+    before, unknown = asyncio.run(_statistics(emulator.port))
+    assert list(before) == ["smp", "serial", "cobs", "modem", "meter", "usage", "sms", "outbox", "log", "flash"]
+    assert before["log"]["appended"] >= 1 and before["flash"]["programs"] >= 1 and before["flash"]["bytes_programmed"] > 0
+    assert all(isinstance(v, int) for group in before.values() for v in group.values())
+    assert error(unknown) and (unknown.err.group, unknown.err.rc) == (smp.GROUP_STATS, 2)  # STAT_MGMT_ERR_INVALID_GROUP
+
+    echo = cbor.dumps({"d": "x"})
+    with serial.Serial(emulator.port, 115200, timeout=1) as line:
+        line.write(_with_a_bad_crc(smp.pack_header(smp.OP_WRITE, 1, 0, len(echo), smp.GROUP_OS, 1, smp.OS_ECHO) + echo))
+        line.flush()
+    after, _unknown = asyncio.run(_statistics(emulator.port))
+    assert after["serial"]["dropped_crc"] == before["serial"]["dropped_crc"] + 1
+    # The rest of the groups, the unknown name, the list and the smp group at least (smpclient may ask more).
+    assert after["smp"]["requests"] >= before["smp"]["requests"] + len(before) + 2
+    assert after["smp"]["errors"] == before["smp"]["errors"] + 1
+
+    shown = _edgemeter("info", "--port", emulator.port)
+    assert shown.returncode == 0, shown.stderr
+    lines = shown.stdout.splitlines()
+    assert [line.split()[0] for line in lines if line.startswith("statistics")] == ["statistics"]
+    (serial_line,) = [line.split() for line in lines if "serial:" in line.split()]
+    assert "dropped_crc=%d" % after["serial"]["dropped_crc"] in serial_line and len(serial_line) == 1 + len(after["serial"])
+    as_json = json.loads(_edgemeter("info", "--port", emulator.port, "--json").stdout)
+    assert as_json["statistics"]["serial"]["dropped_crc"] == after["serial"]["dropped_crc"]
+    assert as_json["statistics"]["flash"]["programs"] >= after["flash"]["programs"]
