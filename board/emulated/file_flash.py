@@ -1,17 +1,28 @@
-"""Flash in a file: a block device with the interface `vfs.VfsLfs2` mounts.
+"""NOR flash in a file: a block device with the interface `vfs.VfsLfs2` mounts.
 
-Like NOR flash, an erased block reads 0xFF; littlefs erases (ioctl 6) before it
-programs. Every program and erase goes to the file at once (write + flush), so a
-SIGKILL of the firmware — the emulated power cut — leaves exactly the writes that
-had completed, as on a real chip. `writes`, `erases` and `bytes_written` count the
-wear for the bench; with a `wear_path` each block's erase count is also kept in
-that file (a u32 per block, updated at every erase), so wear adds up across
-power cuts and boots.
+As on a NOR chip:
+- an erase (ioctl 6) sets a whole block to 0xFF;
+- a program can only clear bits: what lands is the old byte AND the new one.
+  Programming a byte that is not erased with anything but 0xFF is a fault of the
+  writer (the data is not what it meant); `program_faults` counts those bytes;
+- a power cut (SIGKILL of the firmware) in a program leaves a prefix of it, the
+  byte being written partly programmed: a program reaches the file in steps of
+  `STEP` bytes, each step's last byte first with only some of its bits, then
+  whole. A cut in an erase leaves the block partly erased (the file is set to
+  0xFF in steps of `ERASE_STEP`).
+Each step is one write to the file, so a SIGKILL leaves exactly the steps that
+had completed. `writes`, `erases` and `bytes_written` count what the firmware
+asked for; with a `wear_path` each block's erase count is kept in that file (a
+little-endian u32 per block, counted as the erase begins: a cut erase wears
+too), so wear adds up across power cuts and boots.
 """
 
 import struct
 
 from board.block_device import BlockDevice
+
+STEP = 64  # bytes of a program that land together
+ERASE_STEP = 1024  # bytes of an erase that land together
 
 
 class FileFlash(BlockDevice):
@@ -21,7 +32,9 @@ class FileFlash(BlockDevice):
         self.writes = 0
         self.erases = 0
         self.bytes_written = 0
-        self._blank = b"\xff" * block_size  # allocated once: an erase must not need the heap
+        self.program_faults = 0
+        self._blank = b"\xff" * ERASE_STEP  # allocated once: an erase must not need the heap
+        self._old = bytearray(block_size)  # what a program lands on
         self._wear = None
         if wear_path is not None:
             try:
@@ -34,7 +47,7 @@ class FileFlash(BlockDevice):
             self._file = open(path, "r+b")
         except OSError:
             self._file = open(path, "w+b")
-            for _ in range(blocks):
+            for _ in range(blocks * block_size // ERASE_STEP):
                 self._file.write(self._blank)
             self._file.flush()
 
@@ -44,17 +57,38 @@ class FileFlash(BlockDevice):
         if got != len(buf):
             raise OSError(5)  # EIO: the image is shorter than the partition
 
-    def writeblocks(self, block, buf, offset=None):
-        self._file.seek(block * self.block_size + (offset or 0))
-        self._file.write(buf)
+    def writeblocks(self, block, buf, offset=0):
+        n = len(buf)
+        if offset + n > self.block_size:
+            raise OSError(22)  # EINVAL: a program stays within its block
+        start = block * self.block_size + offset
+        old = memoryview(self._old)[:n]
+        self._file.seek(start)
+        self._file.readinto(old)
+        before = None
+        if self._old.count(b"\xff", 0, n) != n:
+            before = bytes(old)  # over bytes not erased: NOR keeps old AND new
+            for i in range(n):
+                if old[i] != 0xFF and buf[i] != 0xFF:
+                    self.program_faults += 1
+                old[i] &= buf[i]
+            landing = old
+        else:
+            landing = buf
+        for at in range(0, n, STEP):
+            end = min(at + STEP, n)
+            last = landing[end - 1]
+            half = (last | 0x0F) & (before[end - 1] if before else 0xFF)  # some of its bits cleared
+            self._file.seek(start + at)
+            self._file.write(landing[at : end - 1])
+            self._file.write(bytes((half,)))
+            self._file.seek(start + end - 1)
+            self._file.write(bytes((last,)))
         self._file.flush()
         self.writes += 1
-        self.bytes_written += len(buf)
+        self.bytes_written += n
 
     def erase(self, block):
-        self._file.seek(block * self.block_size)
-        self._file.write(self._blank)
-        self._file.flush()
         self.erases += 1
         if self._wear is not None:
             self._wear.seek(4 * block)
@@ -62,6 +96,10 @@ class FileFlash(BlockDevice):
             self._wear.seek(4 * block)
             self._wear.write(struct.pack("<I", count))
             self._wear.flush()
+        self._file.seek(block * self.block_size)
+        for _ in range(self.block_size // ERASE_STEP):
+            self._file.write(self._blank)
+        self._file.flush()
 
 
 def read_wear(wear_path):

@@ -41,7 +41,7 @@ import sys
 import vfs
 
 from board.block_device import IOCTL_BLOCK_ERASE, IOCTL_SYNC
-from firmware.storage import record_log
+from firmware.storage import log_base, record_log
 from flash_fixture import RamFlash
 from protocol import records
 
@@ -59,7 +59,7 @@ T0 = 1780000000
 MOUNT = "/pc"
 DEV = "em-powercut"
 
-record_log.new_epoch = lambda: EPOCH  # the same bytes on flash in every run
+log_base.new_epoch = lambda: EPOCH  # the same bytes on flash in every run
 
 
 class PowerLost(Exception):
@@ -408,7 +408,7 @@ def _goes_on(log, flash, state, model, facts):
     try:
         log.ack(seq + 1)
         assert False, "ack beyond head accepted"
-    except record_log.BeyondHead:
+    except log_base.BeyondHead:
         pass
     log.close()
 

@@ -10,7 +10,8 @@ test_store_recovery.py (one file would not compile in the 64 KB heap).
 HEAP = "72k"
 
 import flash_fixture as ff  # first: it takes its RAM flash while the heap is unfragmented
-from firmware.storage.record_log import BeyondHead, RecordLog
+from firmware.storage.log_base import BeyondHead
+from firmware.storage.record_log import RecordLog
 from protocol import records
 
 DEV = "em-test"

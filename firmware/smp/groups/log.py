@@ -9,7 +9,7 @@ import gc
 
 from firmware.smp.groups.arguments import identity, uint
 from firmware.smp.server import SMPError
-from firmware.storage.record_log import BeyondHead
+from firmware.storage.log_base import BeyondHead
 from protocol import metering as m
 from protocol import smp
 
