@@ -1,7 +1,7 @@
 """Power cuts at random writes of the record log's flash, on the real MicroPython VM.
 
-tests/device/powercut.py runs a workload of the record log (firmware/storage/record_log.py)
-on LittleFS once, recording every flash write, then rebuilds and recovers the
+tests/device/powercut.py runs a workload of the record log (firmware/storage/record_log.py
+on LittleFS, or with --ring firmware/storage/ring_log.py on raw flash sectors) once, recording every flash write, then rebuilds and recovers the
 flash image of a power cut at each chosen write (see its docstring for what is
 checked). The default suite runs a random sample (the seed is in the output, so
 a failure can be re-run: `powercut.py --sample K --seed S`); the full sweep of
@@ -60,3 +60,19 @@ def test_power_cut_every_write():
 def test_power_cut_every_write_reordered():
     cuts, writes, passed, failed, output = _harness("--every", "--reorder", timeout=1800)
     assert cuts == writes > 3000 and (passed, failed) == (cuts, 0), output
+
+
+# --- the ring of raw flash sectors (firmware/storage/ring_log.py), issue 16 --------
+
+def test_power_cut_sample_on_the_ring():
+    seed = _seed()
+    cuts, writes, passed, failed, output = _harness("--ring", "--sample", "600", "--seed", seed, "--live", "5")
+    assert writes > 1500 and cuts == 600, output
+    assert (passed, failed) == (cuts + 5, 0), "seed %s\n%s" % (seed, output)
+    assert int(re.search(r"(\d+) gap\(s\)", output).group(1)) >= 1, output  # the offline stretch filled the ring
+
+
+@pytest.mark.slow
+def test_power_cut_every_write_on_the_ring():
+    cuts, writes, passed, failed, output = _harness("--ring", "--every", "--live", "20", timeout=1800)
+    assert cuts == writes > 1500 and (passed, failed) == (cuts + 20, 0), output

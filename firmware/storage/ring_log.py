@@ -7,15 +7,8 @@ when the ring comes round to it again, once the host has acknowledged every
 record in it (as Zephyr's FCB and NVS do). Erases per record are then the
 physical bound: the bytes programmed over the sector size.
 
-Each sector of the range (a block, 4 KB):
-
-    offset 0   header: b"EMr1" | epoch u32 | sector number u32 | CRC-32 of the 12 bytes before
-    offset 16  frames, back to back: u16 length | CBOR body | u32 CRC-32 (protocol/records.py)
-    ...        0xFF: erased, the next frame goes here
-
-Sector numbers count up from 1 in an epoch; number n lives in sector n mod the
-sector count, so the kept sectors are the run of numbers ending at the highest
-valid header. The meta, ack and drop files are on LittleFS (log_base.py).
+The sectors, their headers and frames are sector_ring.py's; the meta, ack and
+drop files are on LittleFS (log_base.py).
 
 Power cuts (a program leaves a prefix, the byte being written partly
 programmed; an erase leaves the sector partly erased):
@@ -31,17 +24,12 @@ A frame that reads back wrong in an older sector (never expected on NOR flash)
 ends that sector for read(); status()["lost"] counts the seqs skipped.
 """
 
-import binascii
-import struct
-
 from firmware.storage import state_files
 from firmware.storage.log_base import ACK, DROP, LogBase
+from firmware.storage.sector_ring import ERASED, HEADER, SectorRing
 from protocol import records
 
 MAGIC = b"EMr1"
-HEADER = 16
-_ERASED = 0xFFFF  # the length field of erased flash: no frame here
-_ERASE = 6
 
 
 class RingLog(LogBase):
@@ -49,13 +37,10 @@ class RingLog(LogBase):
     folder `root` on LittleFS. The interface of record_log.RecordLog."""
 
     def __init__(self, flash, root, device_id):
-        self._flash = flash
-        self.sector_bytes = flash.ioctl(5, 0)
-        self.sectors = flash.ioctl(4, 0)
+        self._ring = SectorRing(flash, MAGIC)
+        self.sector_bytes = self._ring.sector_bytes
+        self.sectors = self._ring.sectors
         self.capacity = self.sectors * (self.sector_bytes - HEADER)
-        self._header_buf = bytearray(HEADER)
-        self._length_buf = bytearray(2)
-        self._scan_buf = bytearray(64)
         LogBase.__init__(self, root, device_id)
 
     def _reset(self):
@@ -74,69 +59,22 @@ class RingLog(LogBase):
 
     # ------------------------------------------------------------ flash
 
-    def _index(self, number):
-        return number % self.sectors
-
-    def _header(self, index):
-        """The sector number a valid header of this epoch gives the sector, else 0."""
-        h = self._header_buf
-        self._flash.readblocks(index, h, 0)
-        if h[:4] != MAGIC or struct.unpack_from(">I", h, 12)[0] != binascii.crc32(memoryview(h)[:12]):
-            return 0
-        epoch, number = struct.unpack_from(">II", h, 4)
-        return number if epoch == self.epoch and number % self.sectors == index else 0
-
-    def _length(self, index, offset):
-        """The length field at `offset`: _ERASED at the sector's end or over erased flash."""
-        if offset + 2 > self.sector_bytes:
-            return _ERASED
-        self._flash.readblocks(index, self._length_buf, offset)
-        return self._length_buf[0] << 8 | self._length_buf[1]
-
-    def _frame(self, index, offset, length):
-        """The whole frame at `offset` if its length and CRC are right, else None."""
-        if length == 0 or length > records.MAX_BODY or offset + length + records.FRAME_OVERHEAD > self.sector_bytes:
-            return None
-        frame = bytearray(length + records.FRAME_OVERHEAD)
-        self._flash.readblocks(index, frame, offset)
-        try:
-            records.unframe(frame)
-        except records.RecordError:
-            return None
-        return frame
-
     def _scan(self, number):
         """(frames, end offset, first seq, torn bytes) of a kept sector's run of whole frames."""
-        index = self._index(number)
+        ring = self._ring
+        index = ring.index(number)
         offset, count, first = HEADER, 0, 0
         while True:
-            length = self._length(index, offset)
-            if length == _ERASED:
+            length = ring.length(index, offset)
+            if length == ERASED:
                 return count, offset, first, 0
-            frame = self._frame(index, offset, length)
+            frame = ring.frame(index, offset, length)
             seq = state_files.seq_of(frame) if frame else -1
             if frame is None or seq <= 0 or (count and seq != first + count):
-                return count, offset, first, self._dirty_bytes(index, offset)
+                return count, offset, first, ring.dirty_bytes(index, offset)
             first = first or seq
             count += 1
             offset += len(frame)
-
-    def _dirty_bytes(self, index, offset):
-        # Bytes from `offset` to the last one not erased: what a torn program left.
-        buf = self._scan_buf
-        last = offset
-        at = offset
-        while at < self.sector_bytes:
-            n = min(len(buf), self.sector_bytes - at)
-            view = memoryview(buf)[:n]
-            self._flash.readblocks(index, view, at)
-            if buf.count(b"\xff", 0, n) != n:
-                i = n
-                while buf[i - 1] == 0xFF:
-                    i -= 1
-                last = at + i
-            at += n
-        return last - offset
 
     # ------------------------------------------------------------ boot
 
@@ -151,23 +89,17 @@ class RingLog(LogBase):
             state_files.remove(self._path(ACK))
             state_files.remove(self._path(DROP))
         ack = self._open_ack()
-        numbers = [self._header(index) for index in range(self.sectors)]
-        head = max(numbers)
+        self._base, head = self._ring.in_use(self.epoch)
         last = 0
-        if head:
-            base = head
-            while base > 1 and head - base + 1 < self.sectors and numbers[self._index(base - 1)] == base - 1:
-                base -= 1
-            self._base = base
-            for number in range(base, head + 1):
-                count, end, first, torn = self._scan(number)
-                self._firsts.append(first)
-                if count:
-                    last = first + count - 1
-                if number == head:
-                    self._offset = end
-                    self._sealed = torn > 0
-                    facts["torn_bytes"] = torn
+        for number in range(self._base, head + 1):
+            count, end, first, torn = self._scan(number)
+            self._firsts.append(first)
+            if count:
+                last = first + count - 1
+            if number == head:
+                self._offset = end
+                self._sealed = torn > 0
+                facts["torn_bytes"] = torn
         self.head_seq = max(self.ack_seq, last)
         return self._open_rest(ack, facts)
 
@@ -198,7 +130,7 @@ class RingLog(LogBase):
             if not self._can_turn():
                 return False
             self._turn()
-        self._flash.writeblocks(self._index(self._base + len(self._firsts) - 1), frame, self._offset)
+        self._ring.program(self._base + len(self._firsts) - 1, self._offset, frame)
         self._offset += len(frame)
         self.head_seq += 1
         if not self._firsts[-1]:
@@ -212,10 +144,7 @@ class RingLog(LogBase):
         if len(self._firsts) == self.sectors:
             self._firsts.pop(0)
             self._base += 1
-        index = self._index(number)
-        self._flash.ioctl(_ERASE, index)
-        header = MAGIC + struct.pack(">II", self.epoch, number)
-        self._flash.writeblocks(index, header + struct.pack(">I", binascii.crc32(header)), 0)
+        self._ring.start(number, self.epoch)
         self._firsts.append(0)
         self._offset = HEADER
         self._sealed = False
@@ -239,14 +168,14 @@ class RingLog(LogBase):
                 if first:
                     end = first
                     break
-            index = self._index(self._base + k)
+            index = self._ring.index(self._base + k)
             at, offset = firsts[k], HEADER
             while at and at < end:
-                length = self._length(index, offset)
-                if length == _ERASED:
+                length = self._ring.length(index, offset)
+                if length == ERASED:
                     break
                 if at >= seq:
-                    frame = self._frame(index, offset, length)
+                    frame = self._ring.frame(index, offset, length)
                     if frame is None or state_files.seq_of(frame) != at:
                         break
                     if total + len(frame) > max_bytes:
@@ -267,7 +196,8 @@ class RingLog(LogBase):
         pass
 
     def _used_bytes(self):
-        # Bytes of the sectors that hold a record not acknowledged yet.
+        # Bytes of the sectors that hold a record not acknowledged yet: what is not free.
+        # A sealed head takes no more frames: all of it counts.
         used = 0
         firsts = self._firsts
         for k in range(len(firsts)):
@@ -276,6 +206,9 @@ class RingLog(LogBase):
                 if first:
                     last = first - 1
                     break
-            if firsts[k] and last > self.ack_seq:
-                used += (self._offset if k == len(firsts) - 1 else self.sector_bytes) - HEADER
+            holds = firsts[k] and last > self.ack_seq
+            if k < len(firsts) - 1:
+                used += self.sector_bytes - HEADER if holds else 0
+            elif holds or self._sealed:
+                used += (self.sector_bytes if self._sealed else self._offset) - HEADER
         return used

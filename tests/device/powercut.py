@@ -1,7 +1,12 @@
 """Power-cut harness for firmware.storage.record_log on LittleFS, on the MicroPython VM (not a pytest file).
 
     micropython -X heapsize=32m tests/device/powercut.py [--every | --sample K --seed S]
-                [--reorder] [--live K]
+                [--reorder] [--live K] [--ring]
+
+--ring runs the workload on the record log of today's layout instead: the ring of
+raw flash sectors (firmware/storage/ring_log.py) on part of the flash, its meta,
+ack and drop files on LittleFS on the rest. A torn program then also leaves the
+byte after its prefix partly programmed (some of its bits cleared), as NOR does.
 
 A deterministic workload (WORKLOAD_RECORDS appends with segment rotation,
 periodic host reads and acks that delete segments, an offline stretch that
@@ -42,6 +47,8 @@ import vfs
 
 from board.block_device import IOCTL_BLOCK_ERASE, IOCTL_SYNC
 from firmware.storage import log_base, record_log
+from firmware.storage.flash_range import FlashRange
+from firmware.storage.ring_log import RingLog
 from flash_fixture import RamFlash
 from protocol import records
 
@@ -49,6 +56,9 @@ BLOCK_SIZE = 512
 BLOCKS = 64  # 32 KB of flash
 SEGMENT_BYTES = 1024
 MAX_BYTES = 8192
+STATE_BLOCKS = 24  # --ring: LittleFS for the log's small files on blocks 0-23 ...
+RING_BLOCKS = 16  # ... and the ring on the next 16 (7.9 KB of frames: the offline stretch fills it)
+RING = [False]  # set by --ring
 WORKLOAD_RECORDS = 1100
 ACK_EVERY = 20  # the host pulls and acks every 20 appends ...
 OFFLINE = (450, 800)  # ... except in this stretch, which fills the log
@@ -171,7 +181,8 @@ def apply(image, write, nor=False):
 
 
 def tear(image, write, keep):
-    """Only the first `keep` bytes of a write land (a program only clears bits)."""
+    """Only the first `keep` bytes of a write land (a program only clears bits);
+    with --ring the byte after a torn program's prefix lands half (its high bits)."""
     block, offset, data = write
     start = block * BLOCK_SIZE + offset
     if data is None:
@@ -179,6 +190,8 @@ def tear(image, write, keep):
     else:
         for i in range(keep):
             image[start + i] &= data[i]
+        if RING[0] and 0 < keep < len(data):
+            image[start + keep] &= data[keep] | 0x0F
 
 
 def torn_length(write, cut, seed):
@@ -197,7 +210,7 @@ def _mix(x):
 
 
 def _mount(flash):
-    vfs.mount(vfs.VfsLfs2(flash, mtime=False), MOUNT)
+    vfs.mount(vfs.VfsLfs2(FlashRange(flash, 0, STATE_BLOCKS) if RING[0] else flash, mtime=False), MOUNT)
 
 
 def _umount():
@@ -207,7 +220,9 @@ def _umount():
         pass
 
 
-def _new_log():
+def _new_log(flash):
+    if RING[0]:
+        return RingLog(FlashRange(flash, STATE_BLOCKS, RING_BLOCKS), MOUNT + "/log", DEV)
     return record_log.RecordLog(MOUNT + "/log", DEV, MAX_BYTES, SEGMENT_BYTES)
 
 
@@ -274,7 +289,7 @@ def run_workload(flash, ops, logs=None):
     model = Model()
     host = []  # seqs the host received, in order
     _mount(flash)
-    log = _new_log()
+    log = _new_log(flash)
     logs.append(log)
     before = writes()
     log.open()
@@ -284,7 +299,7 @@ def run_workload(flash, ops, logs=None):
             log.close()
             _umount()
             _mount(flash)
-            log = _new_log()
+            log = _new_log(flash)
             logs.append(log)
             before = writes()
             facts = log.open()
@@ -339,7 +354,7 @@ def check(image, ops, cut, model):
     flash.data = image
     _mount(flash)
     try:
-        log = _new_log()
+        log = _new_log(flash)
         facts = log.open()
         if committed is None:  # the first open never returned: only "it works" is owed
             _goes_on(log, flash, (0, 0, 0, 0, 0, 0), None, facts)
@@ -385,7 +400,8 @@ def _goes_on(log, flash, state, model, facts):
     seq = log.append(records.USAGE, t, fields)
     if seq is None:  # still full: one more drop counted
         assert log.status()["dropped_pending"] == pend + 1, "drop not counted"
-        assert log.status()["used_bytes"] + 40 > MAX_BYTES - record_log.RESERVE, "dropped with room left"
+        reserve = 0 if RING[0] else record_log.RESERVE
+        assert log.status()["free_bytes"] < 40 + reserve, "dropped with room left"
         return
     if pend:
         assert seq == head + 2, ("seq after gap", seq, head)
@@ -400,7 +416,7 @@ def _goes_on(log, flash, state, model, facts):
     log.close()
     _umount()
     _mount(flash)
-    log = _new_log()
+    log = _new_log(flash)
     again = log.open()
     assert again["head"] == seq and again["torn_bytes"] == 0 and log.epoch == EPOCH
     assert log.read(seq, 100) == [frame]
@@ -447,13 +463,14 @@ def rebuild(base, trace, synced, cut, keep, seed, reorder):
 
 def main(argv):
     every = "--every" in argv
+    RING[0] = "--ring" in argv
     reorder = "--reorder" in argv
     sample = int(_arg(argv, "--sample", "100"))
     seed = int(_arg(argv, "--seed", "1"))
     live = int(_arg(argv, "--live", "0"))
 
     flash = TraceFlash()
-    vfs.VfsLfs2.mkfs(flash)
+    vfs.VfsLfs2.mkfs(FlashRange(flash, 0, STATE_BLOCKS) if RING[0] else flash)
     initial = bytearray(flash.data)
     flash.trace = []
     ops = []
