@@ -107,6 +107,11 @@ class Board:
     def flash(self):
         raise NotImplementedError
 
+    def flash_layout(self):
+        """[(range name, blocks), ...] of the flash, from block 0 (None: the rest),
+        board.json's "flash" "layout": "state" (LittleFS), "checkpoints", "records"."""
+        return self._spec["flash"]["layout"]
+
     def led(self, on):
         pass  # a board without a LED simply shows nothing
 

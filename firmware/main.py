@@ -1,9 +1,14 @@
 """Boot the firmware on a board and run its asyncio main loop.
 
-Boot order: mount the log partition (formatting a blank one), open the record
-log (cutting back a torn tail), write the BOOT record with the reason, then
-serve SMP on the host-link UART until a reset is requested. Later stages
-(modem, meter, reminders) start here too.
+Boot order: split the flash by the board's layout and mount its state range
+(formatting a blank one), open the record log (its ring of raw sectors) and the
+meter's checkpoint journal, write the BOOT record with the reason, then serve
+SMP on the host-link UART until a reset is requested. The modem, the meter,
+reminders and SMS start here too.
+
+A flash that still holds the old layout (one LittleFS over the partition,
+firmware/storage/flash_mount.py) is run as it is: the record log in segment
+files (firmware/storage/record_log.py), the checkpoint in a state file.
 """
 
 import asyncio
@@ -29,9 +34,11 @@ from firmware.sms.inbox import Inbox
 from firmware.sms.messaging import Messaging
 from firmware.sms.outbox import Outbox
 from firmware.sms.queries import Queries
-from firmware.storage import flash_mount, state_files
+from firmware.storage import flash_mount, flash_range, state_files
 from firmware.storage.flash_counter import CountedFlash
+from firmware.storage.journal import Journal
 from firmware.storage.record_log import RecordLog
+from firmware.storage.ring_log import RingLog
 from firmware.version import VERSION
 from protocol import records
 
@@ -41,9 +48,10 @@ SMP_BUF_SIZE = 4096
 LOG_DIR = flash_mount.MOUNT_POINT + "/log"
 RUNNING_MARKER = flash_mount.MOUNT_POINT + "/running"
 STATE_DIR = flash_mount.MOUNT_POINT + "/state"
-# The log may use this share of the partition; the rest is littlefs's room to
-# copy-on-write, plus the small state files.
-LOG_SHARE = 0.75
+# On a flash of the old layout the log may use this share of the partition; the
+# rest is littlefs's room to copy-on-write, plus the small state files.
+OLD_LOG_SHARE = 0.75
+OLD_CHECKPOINT = STATE_DIR + "/meter"  # the old layout's checkpoint file
 # The modem driver for each AT dialect a board can name (Board.modem_dialect).
 MODEM_DIALECTS = {"quectel": Modem, "simcom": SimcomModem}
 
@@ -70,9 +78,15 @@ class Firmware:
 
     async def main(self):
         flash = CountedFlash(self.board.flash())
-        formatted = flash_mount.mount(flash)
-        partition = flash.ioctl(4, 0) * flash.ioctl(5, 0)
-        self.log = RecordLog(LOG_DIR, self.device_id, int(partition * LOG_SHARE))
+        ranges = flash_range.split(flash, self.board.flash_layout())
+        mounted = flash_mount.mount(ranges["state"], whole=flash)
+        if mounted == flash_mount.OLD_LAYOUT:
+            partition = flash.ioctl(4, 0) * flash.ioctl(5, 0)
+            self.log = RecordLog(LOG_DIR, self.device_id, int(partition * OLD_LOG_SHARE))
+            checkpoints = state_files.Value(OLD_CHECKPOINT)
+        else:
+            self.log = RingLog(ranges["records"], LOG_DIR, self.device_id)
+            checkpoints = Journal(ranges["checkpoints"])
         recovered = self.log.open()
         state_files.makedirs(STATE_DIR)
         # Before the first record of this boot: a provisioned device signs them all.
@@ -80,7 +94,7 @@ class Firmware:
         if guard.provisioned:
             self.log.sign_with(guard.key)
         reason = boot_reason.detect(self.board.reset_cause(), RUNNING_MARKER)
-        rtc_restored = rtc_check.restore(self.board.clock, STATE_DIR + "/" + usage_service.CHECKPOINT_FILE)
+        rtc_restored = rtc_check.restore(self.board.clock, checkpoints.open())
         self.record(records.BOOT, {records.BOOT__REASON: reason, records.BOOT__FIRMWARE: VERSION})
         if rtc_restored:
             # The old and the new time, as for a date-time write over SMP.
@@ -92,7 +106,7 @@ class Firmware:
         modem = driver(self.board.modem_uart(), self.board.modem_power, self.board.modem_sleep_ms)
         outbox = Outbox(modem=modem, record=self.record, path=STATE_DIR + "/outbox")
         usage = usage_service.UsageService(modem=modem, clock=self.board.clock, record=self.record, state_dir=STATE_DIR,
-                                           outbox=outbox)
+                                           outbox=outbox, checkpoints=checkpoints)
         balance = Balance(outbox=outbox, path=STATE_DIR + "/balance",
                           line=lambda: (usage.recipients(), usage.line()[1]), record=self.record)
         inbox = Inbox(modem=modem, record=self.record, path=STATE_DIR + "/inbox")
@@ -128,7 +142,7 @@ class Firmware:
             % (
                 self.device_id,
                 records.BOOT_REASONS[reason],
-                "formatted" if formatted else "mounted",
+                mounted,
                 self.log.epoch,
                 self.log.head_seq,
                 ", cut %d torn bytes" % recovered["torn_bytes"] if recovered.get("torn_bytes") else "",

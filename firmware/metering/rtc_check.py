@@ -10,13 +10,9 @@ the exact time with `edgemeter clock set`). Metering never depends on it: it
 runs on the monotonic clock.
 """
 
-from firmware.storage import state_files
-
-
-def restore(clock, checkpoint_path):
-    """Set `clock` to the checkpoint's wall time if it is behind it; returns
-    (rtc_ms, restored_ms) when it did, else None."""
-    saved = state_files.get(checkpoint_path)
+def restore(clock, saved):
+    """Set `clock` to the wall time of the meter's checkpoint `saved` (None: none
+    yet) if it is behind it; returns (rtc_ms, restored_ms) when it did, else None."""
     floor = saved.get("wall") if isinstance(saved, dict) else None
     rtc_ms = clock.now_ms()
     if not isinstance(floor, int) or rtc_ms >= floor:

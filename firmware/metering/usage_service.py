@@ -37,7 +37,6 @@ MIN_POLL_MS = 50
 MAX_POLL_MS = 60000
 RESTORE_POLL_MS = 1000  # while the modem has yet to register after a (re)boot
 PEAK_BYTES_PER_S = 6250000  # 50 Mbit/s: the fastest the line may go without warning
-CHECKPOINT_FILE = "meter"  # the meter's checkpoint, in the state folder (also read by rtc_check)
 
 
 def poll_interval_ms(distance, rate_bps):
@@ -56,9 +55,12 @@ def poll_interval_ms(distance, rate_bps):
 
 
 class UsageService:
-    def __init__(self, modem, clock, record, state_dir, outbox, subscriber=None):
-        """`subscriber`: the number reminders go to until one is set or loaded from
-        state_dir; the plan comes from state_dir too (`resume`) or a write."""
+    def __init__(self, modem, clock, record, state_dir, outbox, checkpoints, subscriber=None):
+        """`checkpoints`: where the meter's checkpoint is kept (an opened
+        firmware/storage/journal.py Journal: get() and put(value)); `subscriber`:
+        the number reminders go to until one is set or loaded from state_dir; the
+        plan comes from state_dir too (`resume`) or a write."""
+        self.checkpoints = checkpoints
         self.modem = modem
         self.outbox = outbox
         self.clock = clock
@@ -69,7 +71,7 @@ class UsageService:
         outbox.on_finish = self._message_finished
         self.reminders = Reminders()
         self.state_dir = state_dir
-        self._paths = {name: state_dir + "/" + name for name in (CHECKPOINT_FILE, "reminders", "cycle", "plan", "subscriber", "texts", "cc")}
+        self._paths = {name: state_dir + "/" + name for name in ("reminders", "cycle", "plan", "subscriber", "texts", "cc")}
         self.cc = []  # more numbers that get every reminder (family, the technician)
         self.texts = {}  # threshold -> the subscriber's own reminder text ("{mb}": MB left)
         self.cycle_start = None
@@ -95,7 +97,7 @@ class UsageService:
         if config:
             self.reminders = Reminders(config["thresholds"])
             self.texts = config["texts"]
-        self.meter.resume(state_files.get(self._paths[CHECKPOINT_FILE]), modem_kept_power)
+        self.meter.resume(self.checkpoints.get(), modem_kept_power)
         self._last_usage = (self.meter.up, self.meter.down)
         saved = state_files.get(self._paths["reminders"])
         if saved:
@@ -251,7 +253,7 @@ class UsageService:
         self.record(records.USAGE, {records.USAGE__UP_BYTES: up, records.USAGE__DOWN_BYTES: down,
                                     records.USAGE__SOURCE: records.SOURCE_MODEM_COUNTER, records.USAGE__TOTAL_BYTES: self.meter.total})
         state = self.meter.checkpoint(self.clock.monotonic_ms(), self.clock.now_ms())
-        state_files.put(self._paths[CHECKPOINT_FILE], state)
+        self.checkpoints.put(state)
         self.meter.saved(state)
         self._last_usage = (self.meter.up, self.meter.down)
 

@@ -1,22 +1,42 @@
-"""Mount the board's log partition as LittleFS (v2) at /flash.
+"""Mount the board's flash: LittleFS (v2) at /flash on the layout's "state" range.
 
-A blank or unreadable partition is formatted: that is the first boot of a new
-board, and the only time the record log starts a new epoch. Returns whether it
-formatted, so the caller can say so.
+The layout (board.json, firmware/storage/flash_range.py) gives LittleFS only
+the small state files; the records and the meter's checkpoints are on raw
+ranges beside it. A blank or unreadable state range is formatted: that is the
+first boot of a new board, and the only time the record log starts a new
+epoch. Returns "mounted", "formatted" or "old layout".
+
+"old layout": the flash still holds the layout of firmware before the raw
+rings, one LittleFS over the whole partition, records and checkpoint in files.
+It is mounted as it is and nothing of it is touched: the records not pulled yet
+stay where they are, served as before.
 """
 
 import vfs
 
 MOUNT_POINT = "/flash"
+MOUNTED, FORMATTED, OLD_LAYOUT = "mounted", "formatted", "old layout"
 
 
-def mount(block_device, mount_point=MOUNT_POINT):
-    formatted = False
+def mount(state_range, whole=None, mount_point=MOUNT_POINT):
+    """Mount `state_range`; `whole`: the whole partition, looked at for an old
+    layout before a state range that does not mount is formatted."""
     try:
-        filesystem = vfs.VfsLfs2(block_device)
+        filesystem = vfs.VfsLfs2(state_range)
+        how = MOUNTED
     except OSError:
-        vfs.VfsLfs2.mkfs(block_device)
-        filesystem = vfs.VfsLfs2(block_device)
-        formatted = True
+        filesystem, how = _old(whole), OLD_LAYOUT
+        if filesystem is None:
+            vfs.VfsLfs2.mkfs(state_range)
+            filesystem, how = vfs.VfsLfs2(state_range), FORMATTED
     vfs.mount(filesystem, mount_point)
-    return formatted
+    return how
+
+
+def _old(whole):
+    if whole is None:
+        return None
+    try:
+        return vfs.VfsLfs2(whole)
+    except OSError:
+        return None

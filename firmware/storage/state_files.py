@@ -61,6 +61,23 @@ def get(path):
         return None
 
 
+class Value:
+    """One value in one small file, with a journal's interface (firmware/storage/journal.py):
+    where the flash keeps the old layout (firmware/storage/flash_mount.py)."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def open(self):
+        return get(self.path)
+
+    def get(self):
+        return get(self.path)
+
+    def put(self, value):
+        put(self.path, value)
+
+
 def next_frame(f):
     """The next whole frame with a good CRC; b"" at the end, None if the bytes are bad."""
     head = f.read(2)

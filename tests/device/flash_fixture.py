@@ -10,6 +10,8 @@ operations both VMs have (open, os.listdir/stat/remove/rename/mkdir).
 
     root = flash_fixture.fresh_dir()      # e.g. "/ramfs/log"; not created yet
     flash_fixture.wipe(root)              # the folder and its files gone, as after a reformat
+    journal = flash_fixture.journal(root) # the meter's checkpoint journal of this folder's board,
+                                          # opened anew at each call (a reboot); on a RAM flash
 """
 
 import os
@@ -46,6 +48,7 @@ class RamFlash(BlockDevice):
 
 
 _previous = []
+_journals = {}  # folder -> the RAM flash of its checkpoint journal, until the next fresh_dir
 _flash = [RamFlash()] if MICROPYTHON else []
 
 
@@ -53,6 +56,7 @@ def fresh_dir(name="log", block_size=256, blocks=24):
     """Path of a folder (not yet created) on a new, empty file system."""
     while _previous:
         _release(_previous.pop())
+    _journals.clear()
     if MICROPYTHON:
         import gc
         import vfs
@@ -75,6 +79,18 @@ def fresh_dir(name="log", block_size=256, blocks=24):
     top = tempfile.mkdtemp(prefix="edgemeter-flash-")
     _previous.append(top)
     return top + "/" + name
+
+
+def journal(folder):
+    """The checkpoint journal (firmware/storage/journal.py) of the board whose state is
+    in `folder`, opened: the same flash for every call until the next fresh_dir."""
+    from firmware.storage.journal import Journal
+
+    if folder not in _journals:
+        _journals[folder] = RamFlash(256, 3)
+    opened = Journal(_journals[folder])
+    opened.open()
+    return opened
 
 
 def _release(top):

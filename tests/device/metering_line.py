@@ -83,7 +83,7 @@ class Line:
 def service(modem, clock, log, state_dir, subscriber=SUBSCRIBER):
     record = lambda rtype, fields: log.append((rtype, fields))  # noqa: E731
     outbox = Outbox(modem, record, state_dir + "/outbox")
-    return UsageService(modem, clock, record, state_dir, outbox, subscriber)
+    return UsageService(modem, clock, record, state_dir, outbox, flash_fixture.journal(state_dir), subscriber)
 
 
 def run(body, start="2026-12-01T08:00:00+08:00"):

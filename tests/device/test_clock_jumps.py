@@ -11,14 +11,13 @@ jump across the cycle day, none back.
 # The metering stack's bytecode lives in the unix port's heap (see test_usage_service.py).
 HEAP = "224k"
 
-import flash_fixture  # noqa: F401  first: its flash buffer is allocated while the heap is empty
+import flash_fixture  # first: its flash buffer is allocated while the heap is empty
 
 import asyncio
 
 from metering_line import ms, run, types, use
 from firmware.metering import rtc_check
 from firmware.metering import usage_service
-from firmware.storage import state_files
 from protocol import records
 from protocol.units import MB
 
@@ -190,7 +189,7 @@ def test_a_clock_set_saves_the_count_with_the_new_time_and_polls_at_once():
         await use(service_, line, clock, 3 * MB)
         clock.set_ms(clock.ms - 9 * HOUR_MS)
         service_.clock_set()
-        saved = state_files.get(service_.state_dir + "/" + usage_service.CHECKPOINT_FILE)
+        saved = flash_fixture.journal(service_.state_dir).get()  # as the next boot finds it
         assert saved["wall"] == clock.ms and saved["up"] + saved["down"] == 3 * MB
         assert types(log, records.USAGE)[-1][11] == 3 * MB and service_._poked
 
@@ -199,16 +198,16 @@ def test_a_clock_set_saves_the_count_with_the_new_time_and_polls_at_once():
 
 def test_a_boot_finds_an_rtc_behind_the_last_checkpoint_and_puts_it_back():
     async def body(service_, line, clock, log):
-        path = service_.state_dir + "/" + usage_service.CHECKPOINT_FILE
-        assert rtc_check.restore(clock, path) is None  # a new board: nothing to go by
+        saved = lambda: flash_fixture.journal(service_.state_dir).get()  # noqa: E731  (as a boot finds it)
+        assert rtc_check.restore(clock, saved()) is None  # a new board: nothing to go by
         service_.write({"quota": 20 * MB})
         await use(service_, line, clock, 1 * MB)
         service_._checkpoint()
         saved_at = clock.ms
         clock.ms += HOUR_MS
-        assert rtc_check.restore(clock, path) is None and clock.ms == saved_at + HOUR_MS  # a sane RTC stays
+        assert rtc_check.restore(clock, saved()) is None and clock.ms == saved_at + HOUR_MS  # a sane RTC stays
         clock.set_ms(ms("2000-01-01T00:00:00Z"))
-        assert rtc_check.restore(clock, path) == (ms("2000-01-01T00:00:00Z"), saved_at)
+        assert rtc_check.restore(clock, saved()) == (ms("2000-01-01T00:00:00Z"), saved_at)
         assert clock.ms == saved_at
 
     run(body)

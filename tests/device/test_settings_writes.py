@@ -37,7 +37,7 @@ def _board():
     log = []
     record = lambda rtype, fields: log.append((rtype, fields))  # noqa: E731
     outbox = Outbox(None, record, folder + "/outbox")
-    usage = UsageService(None, Clock(), record, folder, outbox)
+    usage = UsageService(None, Clock(), record, folder, outbox, flash_fixture.journal(folder))
     balance = Balance(outbox, folder + "/balance", lambda: ([], 480))
     queries = Queries(outbox, usage, balance, folder + "/queries")
     server = SMPServer(buf_size=1024)

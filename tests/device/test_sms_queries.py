@@ -32,7 +32,7 @@ def _setup(folder=None, log=None):
         os.mkdir(folder)
     record = lambda rtype, fields: log.append((rtype, fields)) if log is not None else None  # noqa: E731
     outbox = Outbox(None, record, folder + "/outbox")
-    usage = UsageService(None, Clock(), record, folder, outbox, SUBSCRIBER)
+    usage = UsageService(None, Clock(), record, folder, outbox, flash_fixture.journal(folder), SUBSCRIBER)
     balance = Balance(outbox, folder + "/balance", lambda: (usage.recipients(), 480))
     return Queries(outbox, usage, balance, folder + "/queries"), usage, balance, outbox
 

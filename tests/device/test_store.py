@@ -5,9 +5,10 @@ folder), see flash_fixture. Torn tails and the full log are in
 test_store_recovery.py (one file would not compile in the 64 KB heap).
 """
 
-# A RAM flash of its own, and the record schema's names (protocol/records.py): on the
-# unix port a .mpy's names are interned in the heap, which a board keeps in flash.
-HEAP = "72k"
+# A RAM flash of its own, log_base.py beside the log, and the record schema's names
+# (protocol/records.py): on the unix port a .mpy's bytecode and names are in the
+# heap, which a board keeps in flash.
+HEAP = "80k"
 
 import flash_fixture as ff  # first: it takes its RAM flash while the heap is unfragmented
 from firmware.storage.log_base import BeyondHead

@@ -2,9 +2,10 @@
 every record chained to the one before, across reboots and an emptied log, and each
 kind of tampering with the stored records caught."""
 
-# A RAM flash of its own, and the record schema's names (protocol/records.py): on the
-# unix port a .mpy's names are interned in the heap, which a board keeps in flash.
-HEAP = "72k"
+# A RAM flash of its own, log_base.py beside the log, and the record schema's names
+# (protocol/records.py): on the unix port a .mpy's bytecode and names are in the
+# heap, which a board keeps in flash.
+HEAP = "80k"
 
 import flash_fixture as ff  # first: it takes its RAM flash while the heap is unfragmented
 from firmware.storage.record_log import RecordLog

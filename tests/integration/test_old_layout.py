@@ -1,0 +1,52 @@
+"""A board upgraded from the old flash layout (issue 16): its records not pulled yet and its
+meter's count are kept. The firmware finds one LittleFS over the whole partition,
+runs it as it is (flash_mount.OLD_LAYOUT), and `edgemeter pull` gets every record
+the old firmware wrote, byte for byte, across a power cut."""
+
+import json
+import os
+
+from conftest import IDLE, scenario_file
+
+from host_tools import cli
+from host_tools.build import micropython_vm
+from host_tools.emulator.process import EmulatorProcess
+
+BUILDER = os.path.join(os.path.dirname(__file__), "old_layout_image.py")
+OLD_RECORDS = 60
+UP, DOWN = 3 * 1048576, 40 * 1048576
+
+
+def _old_board(state):
+    os.makedirs(state)
+    done = micropython_vm.run([BUILDER, os.path.join(state, "flash.img"), "em-0ld1ay0u7", str(OLD_RECORDS), str(UP), str(DOWN)],
+                              heap="256k")
+    assert done.returncode == 0, done.stdout + done.stderr
+    return int(done.stdout.split()[1])
+
+
+def _cli_json(capsys, *argv):
+    assert cli.main(list(argv)) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_the_old_layout_is_run_as_it_is_and_every_old_record_is_pulled(tmp_path, capsys):
+    state = str(tmp_path / "board")
+    epoch = _old_board(state)
+    board = EmulatorProcess(state, "--scenario", scenario_file(tmp_path, IDLE))
+    try:
+        board.wait_ready()
+        assert "flash old layout, log epoch %d head %d" % (epoch, OLD_RECORDS + 1) in board.console()  # and its BOOT
+        status = _cli_json(capsys, "status", "--port", board.port, "--json")
+        assert status["total"] >= UP + DOWN  # the meter went on from the old checkpoint
+        board.power_cut()
+        ledger = str(tmp_path / "ledger.sqlite")
+        pulled = _cli_json(capsys, "pull", "--port", board.port, "--ledger", ledger, "--json")
+        listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+    finally:
+        board.stop()
+    assert pulled["pulled"] == pulled["head_seq"] >= OLD_RECORDS + 2  # and the two boots since
+    old = [r for r in listed if r["seq"] <= OLD_RECORDS]
+    assert [r["seq"] for r in old] == list(range(1, OLD_RECORDS + 1)) and {r["epoch"] for r in listed} == {epoch}
+    assert all(r["type"] == "usage" and r["fields"]["down_bytes"] == 10 * r["seq"] for r in old)
+    assert [r["type"] for r in listed[OLD_RECORDS:]].count("boot") == 2
