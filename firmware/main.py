@@ -68,9 +68,10 @@ class Firmware:
         self.smp = SMPServer(SMP_BUF_SIZE)
         self.log = None
 
-    def record(self, rtype, fields):
-        """Append an event to the record log; returns its seq (None if the log is full)."""
-        return self.log.append(rtype, self.board.clock.now(), fields)
+    def record(self, rtype, fields, at=None):
+        """Append an event to the record log, of now or of the time `at` (seconds since
+        1970); returns its seq (None if the log is full)."""
+        return self.log.append(rtype, self.board.clock.now() if at is None else at, fields)
 
     def _request_reset(self):
         boot_reason.clear(RUNNING_MARKER)

@@ -27,6 +27,22 @@ BUDGET_BYTES = 65536
 BUDGET_MS = 600000
 
 
+def packed(state, recorded):
+    """A checkpoint as it is kept on flash, with the meter's (up, down) the last USAGE
+    record went to: a list, about 50 bytes of CBOR (it is written every 64 KB of
+    traffic, so its size is the journal's wear)."""
+    return [state["up"], state["down"], state["sent"], state["received"], state["wall"], recorded[0], recorded[1]]
+
+
+def unpacked(saved):
+    """The checkpoint `packed` kept ({"up", "down", "sent", "received", "wall", "rec"});
+    the old layout's file (a map without "rec") as it is; None if there is none."""
+    if isinstance(saved, list) and len(saved) == 7:
+        return {"up": saved[0], "down": saved[1], "sent": saved[2], "received": saved[3], "wall": saved[4],
+                "rec": saved[5:7]}
+    return saved if isinstance(saved, dict) else None
+
+
 class Meter:
     def __init__(self, budget_bytes=BUDGET_BYTES, budget_ms=BUDGET_MS):
         self.budget_bytes = budget_bytes

@@ -10,10 +10,15 @@ the exact time with `edgemeter clock set`). Metering never depends on it: it
 runs on the monotonic clock.
 """
 
+from firmware.metering.meter import unpacked
+
+
 def restore(clock, saved):
-    """Set `clock` to the wall time of the meter's checkpoint `saved` (None: none
-    yet) if it is behind it; returns (rtc_ms, restored_ms) when it did, else None."""
-    floor = saved.get("wall") if isinstance(saved, dict) else None
+    """Set `clock` to the wall time of the meter's checkpoint `saved`, as kept on
+    flash (None: none yet), if it is behind it; returns (rtc_ms, restored_ms) when
+    it did, else None."""
+    saved = unpacked(saved)
+    floor = saved.get("wall") if saved else None
     rtc_ms = clock.now_ms()
     if not isinstance(floor, int) or rtc_ms >= floor:
         return None

@@ -2,11 +2,13 @@
 
 Every poll reads the modem's byte counters, turns them into exact increments
 (meter.py), and works out this cycle's data left from the plan (plan.py). On
-the way it writes what happened to the record log: usage summaries at each
-checkpoint, cycle rollovers, thresholds crossed, reminders sent, data cut at
-zero, modem reboots. State that must survive a power cut (meter checkpoint,
-reminder states, the cycle's starting total) lives in small files replaced
-atomically (state_files.put).
+the way it writes what happened to the record log: cycle rollovers, thresholds
+crossed, reminders sent, data cut at zero, modem reboots, and USAGE records, the
+bytes since the one before, for each local hour and at each of
+those events (`_usage_record`). The meter's count is saved apart, in the
+checkpoint journal (firmware/storage/journal.py: bytes, not an erase), whenever
+64 KB more are at stake (meter.py); the reminder states and the cycle's
+starting total live in small files replaced atomically (state_files.put).
 
 The poll interval shrinks with the data left to the next threshold (see
 `poll_interval_ms`), so little passes a threshold before it is noticed, while a
@@ -24,7 +26,7 @@ those of the cycle the device is in, not of the cycle the wall clock names.
 import gc
 
 from firmware.console import RateLimited
-from firmware.metering.meter import Meter
+from firmware.metering.meter import Meter, packed, unpacked
 from firmware.metering.plan import Plan
 from firmware.metering.reminders import ARMED, SENT, Reminders, default_text
 from firmware.modem.driver import ModemError
@@ -82,7 +84,8 @@ class UsageService:
         self._modem_life = 0  # the modem's answer_life of the last reading
         self._session_ok = False  # the modem's data session is as data_on says
         self._session_fresh = False  # it has just been (re)made: poll soon
-        self._last_usage = (0, 0)
+        self._last_usage = (0, 0)  # the meter's (up, down) the last USAGE record went to
+        self._polled = None  # (wall ms, up, down) of the last poll
         self._poked = False
         self.faults = 0  # polls that failed on something other than the modem
         self._console = RateLimited()
@@ -97,8 +100,11 @@ class UsageService:
         if config:
             self.reminders = Reminders(config["thresholds"])
             self.texts = config["texts"]
-        self.meter.resume(self.checkpoints.get(), modem_kept_power)
-        self._last_usage = (self.meter.up, self.meter.down)
+        saved = unpacked(self.checkpoints.get())
+        self.meter.resume(saved, modem_kept_power)
+        # Bytes counted before the cut and not in a USAGE record yet go in the next one.
+        recorded = saved.get("rec") if saved else None
+        self._last_usage = tuple(recorded) if recorded else (self.meter.up, self.meter.down)
         saved = state_files.get(self._paths["reminders"])
         if saved:
             self.reminders.load(saved)
@@ -202,7 +208,7 @@ class UsageService:
         """The wall clock was just set: save the count with the new time (the floor a
         later boot checks its RTC against, firmware/metering/rtc_check.py) and poll now, so a
         jump into another cycle rolls over at once."""
-        self._checkpoint()
+        self._usage_record()
         self.poke()
 
     def snooze(self, on):
@@ -249,15 +255,39 @@ class UsageService:
         state_files.put(self._paths["cycle"], {"start": self.cycle_start, "base": self.cycle_base, "data_on": self.data_on, "snoozed": self.snoozed})
 
     def _checkpoint(self):
-        up, down = self.meter.up - self._last_usage[0], self.meter.down - self._last_usage[1]
-        self.record(records.USAGE, {records.USAGE__UP_BYTES: up, records.USAGE__DOWN_BYTES: down,
-                                    records.USAGE__SOURCE: records.SOURCE_MODEM_COUNTER, records.USAGE__TOTAL_BYTES: self.meter.total})
+        """The meter's count on flash (the journal: bytes, not an erase): a power cut
+        loses at most the meter's budget (64 KB)."""
         state = self.meter.checkpoint(self.clock.monotonic_ms(), self.clock.now_ms())
-        self.checkpoints.put(state)
+        self.checkpoints.put(packed(state, self._last_usage))
         self.meter.saved(state)
-        self._last_usage = (self.meter.up, self.meter.down)
+
+    def _usage_record(self, polled=None):
+        """The bytes since the last USAGE record, as one, and the count saved with it:
+        up to now, or up to an earlier poll `polled` ((wall ms, up, down)), the
+        record then of that poll's time. Each hour's first poll closes the hour
+        before with the count of its last poll; every event (a threshold, a cut or
+        resume, a rollover, a clock set, a modem reset) writes one too. So
+        reconciliation gets per-day and per-session bytes, and only the bytes
+        between two polls (within the meter's 64 KB budget) may fall on the wrong
+        side of midnight."""
+        at_ms, up_total, down_total = polled or (None, self.meter.up, self.meter.down)
+        up, down = up_total - self._last_usage[0], down_total - self._last_usage[1]
+        if (up or down) and up >= 0 and down >= 0:  # (an event since that poll recorded more)
+            fields = {records.USAGE__UP_BYTES: up, records.USAGE__DOWN_BYTES: down,
+                      records.USAGE__SOURCE: records.SOURCE_MODEM_COUNTER, records.USAGE__TOTAL_BYTES: up_total + down_total}
+            if at_ms is None:
+                self.record(records.USAGE, fields)
+            else:
+                self.record(records.USAGE, fields, at_ms // 1000)
+            self._last_usage = (up_total, down_total)
+        self._checkpoint()
+
+    def _hour(self, now_ms):
+        """The local hour (plan's time zone) `now_ms` is in, as hours since 1970."""
+        return (now_ms // 1000 + 60 * self.line()[1]) // 3600
 
     async def _set_data(self, on, reason):
+        self._usage_record()  # the bytes up to the cut (or the resume)
         await self.modem.set_data(on)
         self._session_fresh = on
         self.data_on = on
@@ -278,7 +308,10 @@ class UsageService:
             self.meter.restart()
             self._session_ok = False
             self.record(records.MODEM_RESET, {records.MODEM_RESET__REASON: "modem rebooted"})
-        self.meter.observe(sent, received)
+            self.meter.observe(sent, received)
+            self._usage_record()  # the new session's first bytes
+        else:
+            self.meter.observe(sent, received)
         if not self._session_ok:
             await self._restore_session()
         if self.plan is None:
@@ -301,7 +334,7 @@ class UsageService:
         elif not cut and not self.data_on:
             await self._set_data(True, records.REASON_SNOOZE if remaining <= 0 else records.REASON_QUOTA)
         if crossed:
-            self._checkpoint()  # the crossing's records and the total that made it
+            self._usage_record()  # the crossing's records and the total that made it
         return self.meter.total - before
 
     def _follow_cycle(self, now_ms):
@@ -313,6 +346,7 @@ class UsageService:
         if self.cycle_start is not None and (now_ms < self.cycle_start or start == self.cycle_start):
             return
         if self.cycle_start is not None:
+            self._usage_record()  # the closed cycle's last bytes, before its rollover
             used = self.meter.total - self.cycle_base
             self.record(records.CYCLE_ROLLOVER, {records.CYCLE_ROLLOVER__CYCLE_START: start // 1000, records.CYCLE_ROLLOVER__USED_BYTES: used,
                                                      records.CYCLE_ROLLOVER__QUOTA_BYTES: self.quota()})
@@ -452,7 +486,11 @@ class UsageService:
             # now if both together may not by the next reading.
             interval = min(interval, max(MIN_POLL_MS, self.meter.budget_bytes * 1000 // self.rate_bps))
             coming = self.rate_bps * interval // 1000
-        if self.meter.checkpoint_due(self.clock.monotonic_ms(), coming):
+        now_ms = self.clock.now_ms()
+        polled, self._polled = self._polled, (now_ms, self.meter.up, self.meter.down)
+        if polled and self._hour(polled[0]) != self._hour(now_ms):  # the hour's first poll
+            self._usage_record(polled)
+        elif self.meter.checkpoint_due(self.clock.monotonic_ms(), coming):
             self._checkpoint()
         return interval
 

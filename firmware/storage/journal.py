@@ -40,7 +40,7 @@ class Journal:
             if value is not None:
                 self._value = value
                 break
-        return self._value
+        return self.get()
 
     def _newest(self, number):
         # (newest value, end of the run of whole frames, whether torn bytes follow it).

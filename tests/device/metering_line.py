@@ -81,7 +81,7 @@ class Line:
 
 
 def service(modem, clock, log, state_dir, subscriber=SUBSCRIBER):
-    record = lambda rtype, fields: log.append((rtype, fields))  # noqa: E731
+    record = lambda rtype, fields, at=None: log.append((rtype, fields))  # noqa: E731
     outbox = Outbox(modem, record, state_dir + "/outbox")
     return UsageService(modem, clock, record, state_dir, outbox, flash_fixture.journal(state_dir), subscriber)
 

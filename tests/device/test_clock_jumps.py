@@ -17,6 +17,7 @@ import asyncio
 
 from metering_line import ms, run, types, use
 from firmware.metering import rtc_check
+from firmware.metering.meter import unpacked
 from firmware.metering import usage_service
 from protocol import records
 from protocol.units import MB
@@ -189,7 +190,7 @@ def test_a_clock_set_saves_the_count_with_the_new_time_and_polls_at_once():
         await use(service_, line, clock, 3 * MB)
         clock.set_ms(clock.ms - 9 * HOUR_MS)
         service_.clock_set()
-        saved = flash_fixture.journal(service_.state_dir).get()  # as the next boot finds it
+        saved = unpacked(flash_fixture.journal(service_.state_dir).get())  # as the next boot finds it
         assert saved["wall"] == clock.ms and saved["up"] + saved["down"] == 3 * MB
         assert types(log, records.USAGE)[-1][11] == 3 * MB and service_._poked
 

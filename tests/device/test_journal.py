@@ -41,7 +41,7 @@ def test_new_flash_has_no_value_and_each_put_comes_back_after_a_reopen():
         journal.put(_value(i))
         if i % 37 == 0:
             journal, found = _reopened(flash)
-            assert journal.get() == _value(i)
+            assert found == journal.get() == _value(i)
     journal, _found = _reopened(flash)
     assert journal.get() == _value(199)
     journal.put(_value(200))
