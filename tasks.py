@@ -301,11 +301,11 @@ UNSIGNED = ("(\"unsigned\": records the board wrote before it was given its key,
 @task
 def bench(c):
     """Measure speed, memory and flash wear; print one table (goal, measured, ratio)."""
-    from bench import auth, clock_jumps, device_heap, ledger, metering, month, pull, reconcile, smp_link, store
+    from bench import auth, clock_jumps, device_heap, ledger, metering, month, pull, reconcile, smp_link, store, wear
     from bench.table import render
 
     rows = []
-    for module in (smp_link, store, auth, device_heap, pull, ledger, reconcile, metering, clock_jumps, month):
+    for module in (smp_link, store, wear, auth, device_heap, pull, ledger, reconcile, metering, clock_jumps, month):
         rows += module.rows()
     print(render(rows))
 

@@ -1,10 +1,11 @@
 """Bench of the record log on the emulated board's flash: micropython bench_store.py IMAGE [RECORDS [signed]]
 
-Formats a LittleFS file flash (board/emulated/file_flash.FileFlash, the board's
-geometry from board.json) at IMAGE, opens the record log as the firmware does
-(75% of the partition) and appends RECORDS usage records back to back. Prints
-one JSON line: the time, and the flash wear the appends caused. With "signed" the
-log chains a MAC into each record, as a provisioned device does.
+Splits a NOR file flash (board/emulated/file_flash.FileFlash) by the board's
+layout (board.json), formats the state range, opens the record ring as the
+firmware does (firmware/storage/ring_log.py) and appends RECORDS usage records
+back to back. Prints one JSON line: the time, and what the appends programmed
+and erased. With "signed" the log chains a MAC into each record, as a
+provisioned device does.
 """
 
 import json
@@ -14,7 +15,8 @@ import time
 import vfs
 
 from board.emulated.file_flash import FileFlash
-from firmware.storage.record_log import RecordLog
+from firmware.storage import flash_range
+from firmware.storage.ring_log import RingLog
 from protocol import records
 
 MOUNT = "/flash"
@@ -23,18 +25,14 @@ MOUNT = "/flash"
 def main(argv):
     image = argv[0]
     count = int(argv[1]) if len(argv) > 1 else 2000
-    with open(_board_json()) as f:
-        geometry = json.load(f)["flash"]
-    flash = FileFlash(image, geometry["block_size"], geometry["blocks"])
-    vfs.VfsLfs2.mkfs(flash)
-    vfs.mount(vfs.VfsLfs2(flash), MOUNT)
-    partition = geometry["block_size"] * geometry["blocks"]
-    log = RecordLog(MOUNT + "/log", "em-bench", partition * 3 // 4)
+    flash, ranges, geometry = emulated_flash(image)
+    log = RingLog(ranges["records"], MOUNT + "/log", "em-bench")
     log.open()
     if len(argv) > 2 and argv[2] == "signed":
         log.sign_with(bytes(range(32)))
-    writes, erases, written = flash.writes, flash.erases, flash.bytes_written
+    writes, erases, written, faults = flash.writes, flash.erases, flash.bytes_written, flash.program_faults
     total = 0
+    framed = 0
     start = time.ticks_us()
     for i in range(count):
         up = 1000 + i % 700
@@ -42,9 +40,12 @@ def main(argv):
         total += up + down
         if log.append(records.USAGE, 1780000000 + 60 * i, {8: up, 9: down, 10: 0, 11: total}) is None:
             raise SystemExit("log full after %d records" % i)
+        if i % 500 == 499:
+            log.ack(log.head_seq)  # a pull now and then: the ring goes round
     elapsed = time.ticks_diff(time.ticks_us(), start) / 1e6
+    for frame in log.read(0, 1 << 30):
+        framed += len(frame)
     status = log.status()
-    log.close()
     vfs.umount(MOUNT)
     print(json.dumps({
         "records": count,
@@ -53,15 +54,25 @@ def main(argv):
         "writes": flash.writes - writes,
         "erases": flash.erases - erases,
         "bytes_written": flash.bytes_written - written,
-        "log_bytes": status["used_bytes"],
+        "program_faults": flash.program_faults - faults,
+        "frame_bytes": framed / max(status["head"] - status["ack"], 1),
         "block_size": geometry["block_size"],
-        "blocks": geometry["blocks"],
+        "ring_blocks": log.sectors,
     }))
 
 
-def _board_json():
+def emulated_flash(image, wear_path=None):
+    """(flash, its ranges, the geometry) of a new NOR file flash at `image` with the
+    emulated board's geometry and layout (board.json), the state range formatted
+    and mounted at /flash."""
     here = __file__.rsplit("/", 1)[0] if "/" in __file__ else "."
-    return here + "/../../board/emulated/board.json"
+    with open(here + "/../../board/emulated/board.json") as f:
+        geometry = json.load(f)["flash"]
+    flash = FileFlash(image, geometry["block_size"], geometry["blocks"], wear_path=wear_path)
+    ranges = flash_range.split(flash, geometry["layout"])
+    vfs.VfsLfs2.mkfs(ranges["state"])
+    vfs.mount(vfs.VfsLfs2(ranges["state"]), MOUNT)
+    return flash, ranges, geometry
 
 
 if __name__ == "__main__":
