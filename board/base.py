@@ -112,6 +112,11 @@ class Board:
         board.json's "flash" "layout": "state" (LittleFS), "checkpoints", "records"."""
         return self._spec["flash"]["layout"]
 
+    def flash_program_bytes(self):
+        """The flash's program unit: 1 (any bytes), or a page size the flash programs
+        only whole, aligned (board.json "flash" "program_bytes": 256 on the RP2040)."""
+        return self._spec["flash"].get("program_bytes", 1)
+
     def led(self, on):
         pass  # a board without a LED simply shows nothing
 

@@ -79,7 +79,7 @@ class Firmware:
 
     async def main(self):
         flash = CountedFlash(self.board.flash())
-        ranges = flash_range.split(flash, self.board.flash_layout())
+        ranges = flash_range.split(flash, self.board.flash_layout(), self.board.flash_program_bytes())
         mounted = flash_mount.mount(ranges["state"], whole=flash)
         if mounted == flash_mount.OLD_LAYOUT:
             partition = flash.ioctl(4, 0) * flash.ioctl(5, 0)
