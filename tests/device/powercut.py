@@ -3,9 +3,13 @@
     micropython -X heapsize=32m tests/device/powercut.py [--every | --sample K --seed S]
                 [--reorder] [--live K] [--ring]
 
---ring runs the workload on the record log of today's layout instead: the ring of
-raw flash sectors (firmware/storage/ring_log.py) on part of the flash, its meta,
-ack and drop files on LittleFS on the rest. A torn program then also leaves the
+--ring runs the workload on the storage of today's layout instead: the record
+ring of raw flash sectors (firmware/storage/ring_log.py), its meta, ack and drop
+files on LittleFS, and the meter's checkpoint journal (firmware/storage/journal.py),
+each on its own range of the flash; a checkpoint of the running total is put
+after every append, and after each cut the journal must hold the last one that
+returned, or the one in flight: the meter never below its last durable
+checkpoint, never above what was counted. A torn program then also leaves the
 byte after its prefix partly programmed (some of its bits cleared), as NOR does.
 
 A deterministic workload (WORKLOAD_RECORDS appends with segment rotation,
@@ -48,6 +52,7 @@ import vfs
 from board.block_device import IOCTL_BLOCK_ERASE, IOCTL_SYNC
 from firmware.storage import log_base, record_log
 from firmware.storage.flash_range import FlashRange
+from firmware.storage.journal import Journal
 from firmware.storage.ring_log import RingLog
 from flash_fixture import RamFlash
 from protocol import records
@@ -57,7 +62,8 @@ BLOCKS = 64  # 32 KB of flash
 SEGMENT_BYTES = 1024
 MAX_BYTES = 8192
 STATE_BLOCKS = 24  # --ring: LittleFS for the log's small files on blocks 0-23 ...
-RING_BLOCKS = 16  # ... and the ring on the next 16 (7.9 KB of frames: the offline stretch fills it)
+RING_BLOCKS = 16  # ... the ring on the next 16 (7.9 KB of frames: the offline stretch fills it) ...
+JOURNAL_BLOCKS = 4  # ... and the checkpoint journal on the 4 after: some twenty laps of it
 RING = [False]  # set by --ring
 WORKLOAD_RECORDS = 1100
 ACK_EVERY = 20  # the host pulls and acks every 20 appends ...
@@ -220,6 +226,12 @@ def _umount():
         pass
 
 
+def _journal(flash):
+    journal = Journal(FlashRange(flash, STATE_BLOCKS + RING_BLOCKS, JOURNAL_BLOCKS))
+    journal.open()
+    return journal
+
+
 def _new_log(flash):
     if RING[0]:
         return RingLog(FlashRange(flash, STATE_BLOCKS, RING_BLOCKS), MOUNT + "/log", DEV)
@@ -250,6 +262,7 @@ class Model:
         self.pending = None  # [count, first_time, last_time] of the drop episode
         self.frames = {}  # seq -> the frame that append must have written
         self.total = 0  # running total of the last committed usage record
+        self.checkpoint = 0  # the total of the last checkpoint put (--ring)
         self.host_max_total = [0]  # index seq: max total among frames the host holds up to seq
 
     def appended(self, rtype, time, fields, seq):
@@ -276,7 +289,7 @@ class Model:
 
     def state(self):
         p = self.pending
-        return (self.head, self.ack, p[0] if p else 0, p[1] if p else 0, p[2] if p else 0, self.total)
+        return (self.head, self.ack, p[0] if p else 0, p[1] if p else 0, p[2] if p else 0, self.total, self.checkpoint)
 
 
 def run_workload(flash, ops, logs=None):
@@ -293,6 +306,7 @@ def run_workload(flash, ops, logs=None):
     logs.append(log)
     before = writes()
     log.open()
+    journal = _journal(flash) if RING[0] else None
     ops.append((before, writes(), model.state(), None))
     for i in range(1, WORKLOAD_RECORDS + 1):
         if i in REBOOTS:
@@ -304,12 +318,20 @@ def run_workload(flash, ops, logs=None):
             before = writes()
             facts = log.open()
             assert facts["head"] == model.head and not facts["new_epoch"], facts
+            if RING[0]:
+                journal = _journal(flash)
+                assert journal.get() == [model.checkpoint], journal.get()
             ops.append((before, writes(), model.state(), None))
         rtype, t, fields = _content(i)
         before = writes()
         seq = log.append(rtype, t, fields)
         model.appended(rtype, t, fields, seq)
         ops.append((before, writes(), model.state(), (rtype, t, fields, seq)))
+        if journal is not None:  # the meter's count, saved as the firmware does (a put a record here)
+            before = writes()
+            journal.put([_total(i)])
+            model.checkpoint = _total(i)
+            ops.append((before, writes(), model.state(), None))
         if i % ACK_EVERY == 0 and not OFFLINE[0] <= i < OFFLINE[1]:
             start = host[-1] + 1 if host else 1
             while True:  # the host pulls everything, checks it, stores it, then acks
@@ -359,8 +381,12 @@ def check(image, ops, cut, model):
         if committed is None:  # the first open never returned: only "it works" is owed
             _goes_on(log, flash, (0, 0, 0, 0, 0, 0), None, facts)
             return facts
-        head_c, ack_c, pend_c, first_c, last_c, total_c = committed[2]
+        head_c, ack_c, pend_c, first_c, last_c, total_c, checkpoint_c = committed[2]
         state_f = flight[2] if flight else committed[2]
+        if RING[0]:
+            saved = _journal(flash).get()
+            saved = saved[0] if saved else 0
+            assert checkpoint_c <= saved <= state_f[6], ("checkpoint", saved, checkpoint_c, state_f[6])
         assert log.epoch == EPOCH and not facts["new_epoch"], facts
         assert ack_c <= log.ack_seq <= state_f[1], ("ack", log.ack_seq, ack_c, state_f[1])
         assert head_c <= log.head_seq <= state_f[0], ("head", log.head_seq, head_c, state_f[0])
