@@ -7,7 +7,8 @@ first boot of a new board, and the only time the record log starts a new
 epoch. Returns "mounted", "formatted" or "old layout".
 
 "old layout": the flash still holds the layout of firmware before the raw
-rings, one LittleFS over the whole partition, records and checkpoint in files.
+rings, one LittleFS over the whole partition with a record log in it, records
+and checkpoint in files.
 It is mounted as it is and nothing of it is touched: the records not pulled yet
 stay where they are, served as before.
 """
@@ -16,6 +17,7 @@ import vfs
 
 MOUNT_POINT = "/flash"
 MOUNTED, FORMATTED, OLD_LAYOUT = "mounted", "formatted", "old layout"
+OLD_LOG_META = "/log/meta"  # what marks the old layout's file system as edgemeter's
 
 
 def mount(state_range, whole=None, mount_point=MOUNT_POINT):
@@ -34,9 +36,13 @@ def mount(state_range, whole=None, mount_point=MOUNT_POINT):
 
 
 def _old(whole):
+    # The whole partition as the old layout's file system: only if it mounts and
+    # holds an edgemeter record log (any other file system there is not ours to keep).
     if whole is None:
         return None
     try:
-        return vfs.VfsLfs2(whole)
+        filesystem = vfs.VfsLfs2(whole)
+        filesystem.stat(OLD_LOG_META)
+        return filesystem
     except OSError:
         return None
