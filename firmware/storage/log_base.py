@@ -8,9 +8,10 @@ each replaced atomically):
     drop   [count, first_time, last_time, head]  only while records are dropped
 
 A subclass holds the frames (record_log.py: segment files on LittleFS; ring_log.py:
-a ring of raw flash sectors) and provides `_write(frame)` (durable, updates
-head_seq; False when there is no room), `read(from_seq, max_bytes)`, `_trim()`
-(after an ack), `_used_bytes()` and `capacity`.
+a ring of raw flash sectors) and provides `_has_room(frame)` (whether a detail
+record may go in now; a GAP record may always try), `_write(frame)` (durable,
+updates head_seq; False when there is no room), `read(from_seq, max_bytes)`,
+`_trim()` (after an ack), `_used_bytes()` and `capacity`.
 
 - append: the record exists once append returns its seq. While the log is full a
   record is counted, not written: the count is on flash (drop) before append
@@ -124,10 +125,6 @@ class LogBase:
             return records.frame(unsigned), auth.GENESIS
         mac = auth.record_mac(self.mac_key, self._last_mac, unsigned)
         return records.frame(records.body(rtype, seq, time, fields, mac)), mac
-
-    def _has_room(self, frame):
-        """Whether a detail record of this frame may go in now (a GAP record may always try)."""
-        return True
 
     def append(self, rtype, time, fields):
         """Write a record; its seq once it is on flash, None if the log is full (counted)."""
