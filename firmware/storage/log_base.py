@@ -10,8 +10,9 @@ each replaced atomically):
 A subclass holds the frames (record_log.py: segment files on LittleFS; ring_log.py:
 a ring of raw flash sectors) and provides `_has_room(frame)` (whether a detail
 record may go in now; a GAP record may always try), `_write(frame)` (durable,
-updates head_seq; False when there is no room), `read(from_seq, max_bytes)`,
-`_trim()` (after an ack), `_used_bytes()` and `capacity`.
+updates head_seq; False when there is no room), `_read(seq, max_bytes)` (frames
+from a seq it holds), `_trim()` (after an ack), `_used_bytes()`, `first_seq` and
+`capacity`.
 
 - append: the record exists once append returns its seq. While the log is full a
   record is counted, not written: the count is on flash (drop) before append
@@ -167,6 +168,11 @@ class LogBase:
         return None
 
     # ------------------------------------------------------------ host side
+
+    def read(self, from_seq, max_bytes):
+        """Frames, as on flash, from max(from_seq, first_seq) on, at most max_bytes in all."""
+        seq = max(from_seq, self.first_seq)
+        return [] if seq > self.head_seq else self._read(seq, max_bytes)
 
     def ack(self, seq):
         """The host has everything up to seq: returns the acknowledged position."""

@@ -151,12 +151,8 @@ class RingLog(LogBase):
 
     # ------------------------------------------------------------ host side
 
-    def read(self, from_seq, max_bytes):
-        """Frames, as on flash, from max(from_seq, first_seq) on, at most max_bytes in all."""
-        seq = max(from_seq, self.first_seq)
+    def _read(self, seq, max_bytes):
         out = []
-        if seq > self.head_seq:
-            return out
         firsts = self._firsts
         k = len(firsts) - 1
         while k > 0 and not (firsts[k] and firsts[k] <= seq):

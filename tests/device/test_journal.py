@@ -11,17 +11,6 @@ SECTOR = 256
 SECTORS = 3
 
 
-class CountingFlash(ff.RamFlash):
-    def __init__(self):
-        self.erases = 0
-        ff.RamFlash.__init__(self, SECTOR, SECTORS)
-        self.erases = 0
-
-    def erase(self, block):
-        ff.RamFlash.erase(self, block)
-        self.erases += 1
-
-
 def _value(i):
     """A checkpoint's shape; its CBOR is one size for every i below 1000."""
     return {"up": 10 ** 9 + i, "down": 2 * 10 ** 9 + i, "sent": 10 ** 6 + i, "received": 10 ** 6 + 2 * i,
@@ -34,7 +23,7 @@ def _reopened(flash):
 
 
 def test_new_flash_has_no_value_and_each_put_comes_back_after_a_reopen():
-    flash = CountingFlash()
+    flash = ff.NorFlash(SECTOR, SECTORS)
     journal, found = _reopened(flash)
     assert found is None and journal.get() is None
     for i in range(1, 200):
@@ -49,7 +38,7 @@ def test_new_flash_has_no_value_and_each_put_comes_back_after_a_reopen():
 
 
 def test_an_erase_only_for_each_sector_filled():
-    flash = CountingFlash()
+    flash = ff.NorFlash(SECTOR, SECTORS)
     journal, _found = _reopened(flash)
     puts = 500
     for i in range(puts):
@@ -59,7 +48,7 @@ def test_an_erase_only_for_each_sector_filled():
 
 
 def test_a_cut_program_or_erase_leaves_the_value_before():
-    flash = CountingFlash()
+    flash = ff.NorFlash(SECTOR, SECTORS)
     journal, _found = _reopened(flash)
     for i in range(1, 6):
         journal.put(_value(i))

@@ -2,9 +2,9 @@
 read, ack, reopen, laps of the ring with an erase only per sector, the full log
 and its gap record, torn programs and erases, a new epoch.
 
-The ring is on a RAM flash that is strict NOR: programming a byte that is not
-erased with anything but 0xFF fails the test (the ring must only program erased
-flash). Its small files (meta, ack, drop) are on LittleFS, see flash_fixture.
+The ring is on a RAM flash that is strict NOR (flash_fixture.NorFlash): programming
+a byte that is not erased with anything but 0xFF fails the test (the ring must
+only program erased flash). Its small files (meta, ack, drop) are on LittleFS, see flash_fixture.
 """
 
 # The log, its LittleFS files and both flashes: the unix port keeps their bytecode in the heap.
@@ -21,30 +21,8 @@ SECTOR = 512
 SECTORS = 6
 
 
-class NorFlash(ff.RamFlash):
-    """A RAM flash that refuses a program over bytes not erased, and counts erases and bytes."""
-
-    def __init__(self):
-        self.erases = 0
-        ff.RamFlash.__init__(self, SECTOR, SECTORS)
-        self.erases = 0
-        self.programmed = 0
-
-    def erase(self, block):
-        ff.RamFlash.erase(self, block)
-        self.erases += 1
-
-    def writeblocks(self, block, buf, offset=0):
-        start = block * SECTOR + offset
-        assert offset + len(buf) <= SECTOR, "a program across a sector's end"
-        for i in range(len(buf)):
-            assert self.data[start + i] == 0xFF or buf[i] == 0xFF, "program over a byte not erased at %d" % (start + i)
-        ff.RamFlash.writeblocks(self, block, buf, offset)
-        self.programmed += len(buf)
-
-
 def _log(flash=None, root=None):
-    flash = flash or NorFlash()
+    flash = flash or ff.NorFlash(SECTOR, SECTORS)
     root = root or ff.fresh_dir()
     log = RingLog(flash, root, DEV)
     return log, log.open(), flash, root
