@@ -111,16 +111,16 @@ class RingLog(LogBase):
     def _fits_in_head(self, frame):
         return self._firsts and not self._sealed and self._offset + len(frame) <= self.sector_bytes
 
-    def _oldest_last_seq(self):
-        # The last seq the oldest kept sector holds.
-        for first in self._firsts[1:]:
+    def _end(self, k):
+        # The seq after the last one kept sector k holds: the next readable sector's first.
+        for first in self._firsts[k + 1 :]:
             if first:
-                return first - 1
-        return self.head_seq
+                return first
+        return self.head_seq + 1
 
     def _can_turn(self):
         # Whether a new sector may start: a free one, or the oldest all acknowledged.
-        return len(self._firsts) < self.sectors or self._oldest_last_seq() <= self.ack_seq
+        return len(self._firsts) < self.sectors or self._end(0) - 1 <= self.ack_seq
 
     def _has_room(self, frame):
         return self._fits_in_head(frame) or self._can_turn()
@@ -159,11 +159,7 @@ class RingLog(LogBase):
             k -= 1
         total = 0
         while k < len(firsts) and seq <= self.head_seq:
-            end = self.head_seq + 1  # the seq the next kept sector starts with
-            for first in firsts[k + 1 :]:
-                if first:
-                    end = first
-                    break
+            end = self._end(k)
             index = self._ring.index(self._base + k)
             at, offset = firsts[k], HEADER
             while at and at < end:
@@ -197,12 +193,7 @@ class RingLog(LogBase):
         used = 0
         firsts = self._firsts
         for k in range(len(firsts)):
-            last = self.head_seq
-            for first in firsts[k + 1 :]:
-                if first:
-                    last = first - 1
-                    break
-            holds = firsts[k] and last > self.ack_seq
+            holds = firsts[k] and self._end(k) - 1 > self.ack_seq
             if k < len(firsts) - 1:
                 used += self.sector_bytes - HEADER if holds else 0
             elif holds or self._sealed:
