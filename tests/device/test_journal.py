@@ -2,7 +2,7 @@
 back after a reopen, an erase only per sector filled, and a cut in a program or
 an erase leaving the value before, never nothing."""
 
-import flash_fixture as ff
+from nor_flash import NorFlash
 from firmware.storage.journal import Journal
 from firmware.storage.sector_ring import HEADER
 from protocol import cbor, records
@@ -23,7 +23,7 @@ def _reopened(flash):
 
 
 def test_new_flash_has_no_value_and_each_put_comes_back_after_a_reopen():
-    flash = ff.NorFlash(SECTOR, SECTORS)
+    flash = NorFlash(SECTOR, SECTORS)
     journal, found = _reopened(flash)
     assert found is None and journal.get() is None
     for i in range(1, 200):
@@ -38,7 +38,7 @@ def test_new_flash_has_no_value_and_each_put_comes_back_after_a_reopen():
 
 
 def test_an_erase_only_for_each_sector_filled():
-    flash = ff.NorFlash(SECTOR, SECTORS)
+    flash = NorFlash(SECTOR, SECTORS)
     journal, _found = _reopened(flash)
     puts = 500
     for i in range(puts):
@@ -48,7 +48,7 @@ def test_an_erase_only_for_each_sector_filled():
 
 
 def test_a_cut_program_or_erase_leaves_the_value_before():
-    flash = ff.NorFlash(SECTOR, SECTORS)
+    flash = NorFlash(SECTOR, SECTORS)
     journal, _found = _reopened(flash)
     for i in range(1, 6):
         journal.put(_value(i))

@@ -2,7 +2,7 @@
 read, ack, reopen, laps of the ring with an erase only per sector, the full log
 and its gap record, torn programs and erases, a new epoch.
 
-The ring is on a RAM flash that is strict NOR (flash_fixture.NorFlash): programming
+The ring is on a RAM flash that is strict NOR (tests/device/nor_flash.py): programming
 a byte that is not erased with anything but 0xFF fails the test (the ring must
 only program erased flash). Its small files (meta, ack, drop) are on LittleFS, see flash_fixture.
 """
@@ -11,6 +11,7 @@ only program erased flash). Its small files (meta, ack, drop) are on LittleFS, s
 HEAP = "128k"
 
 import flash_fixture as ff  # first: it takes its RAM flash while the heap is unfragmented
+from nor_flash import NorFlash
 from firmware.storage.log_base import BeyondHead
 from firmware.storage.ring_log import RingLog
 from firmware.storage.sector_ring import HEADER
@@ -22,7 +23,7 @@ SECTORS = 6
 
 
 def _log(flash=None, root=None):
-    flash = flash or ff.NorFlash(SECTOR, SECTORS)
+    flash = flash or NorFlash(SECTOR, SECTORS)
     root = root or ff.fresh_dir()
     log = RingLog(flash, root, DEV)
     return log, log.open(), flash, root
