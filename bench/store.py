@@ -5,7 +5,8 @@ the record ring on the emulated board's NOR file flash (its layout, 4096-byte
 blocks), in the board's heap, with an ack every 500 records; the counters are
 FileFlash's. The power-cut rows run the full sweeps of tests/device/powercut.py
 (a cut at every flash write of its workload), on the ring and on the old
-layout's LittleFS log; should one ever take more than SWEEP_LIMIT_S, a fixed
+layout's LittleFS log, and of tests/device/migration_cuts.py (the move off the
+old layout); should one ever take more than SWEEP_LIMIT_S, a fixed
 sample runs instead and the row says so.
 """
 
@@ -40,26 +41,26 @@ def _appends():
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
-def _sweep(args, timeout):
+def _sweep(script, args, timeout):
     start = time.perf_counter()
     done = micropython_vm.run(
-        [os.path.join(DEVICE_TESTS, "powercut.py"), *args], heap=SWEEP_HEAP, extra_paths=[DEVICE_TESTS], timeout=timeout
+        [os.path.join(DEVICE_TESTS, script), *args], heap=SWEEP_HEAP, extra_paths=[DEVICE_TESTS], timeout=timeout
     )
     elapsed = time.perf_counter() - start
     output = done.stdout + done.stderr
     points = re.search(r"^cut points: (\d+) of (\d+) writes", output, re.M)
     summary = re.search(r"^(\d+) passed, (\d+) failed$", output, re.M)
     if not points or not summary:
-        raise RuntimeError("powercut.py failed:\n" + output)
+        raise RuntimeError("%s failed:\n%s" % (script, output))
     return int(points.group(1)), int(points.group(2)), int(summary.group(2)), elapsed
 
 
-def _sweep_row(name, extra):
+def _sweep_row(name, extra, script="powercut.py"):
     try:
-        cuts, writes, failed, elapsed = _sweep(extra + ["--every"], SWEEP_LIMIT_S)
+        cuts, writes, failed, elapsed = _sweep(script, extra + ["--every"], SWEEP_LIMIT_S)
         how = "every write"
     except subprocess.TimeoutExpired:
-        cuts, writes, failed, elapsed = _sweep(extra + ["--sample", str(FALLBACK_SAMPLE), "--seed", "1"], None)
+        cuts, writes, failed, elapsed = _sweep(script, extra + ["--sample", str(FALLBACK_SAMPLE), "--seed", "1"], None)
         how = "SAMPLE of %d (the full sweep took over %d s)" % (FALLBACK_SAMPLE, SWEEP_LIMIT_S)
     return Row(name, cuts, "cuts", note="%s of %d; %d failed; %.0f s" % (how, writes, failed, elapsed))
 
@@ -82,4 +83,5 @@ def rows():
         Row("programs over bytes not erased (NOR faults)", stats["program_faults"], "bytes", goal=0, at_most=True),
         _sweep_row("power-cut points checked, the ring (raw NOR sectors)", ["--ring"]),
         _sweep_row("power-cut points checked, the old layout's LittleFS log", []),
+        _sweep_row("power-cut points checked, the move off the old layout", [], "migration_cuts.py"),
     ]

@@ -6,9 +6,9 @@ meter's checkpoint journal, write the BOOT record with the reason, then serve
 SMP on the host-link UART until a reset is requested. The modem, the meter,
 reminders and SMS start here too.
 
-A flash that still holds the old layout (one LittleFS over the partition,
-firmware/storage/flash_mount.py) is run as it is: the record log in segment
-files (firmware/storage/record_log.py), the checkpoint in a state file.
+A flash that still holds the old layout (one LittleFS over the partition) is
+run as it is until the host has every record in it; the boot after, its state
+moves to the board's layout (firmware/storage/board_storage.py).
 """
 
 import asyncio
@@ -34,24 +34,16 @@ from firmware.sms.inbox import Inbox
 from firmware.sms.messaging import Messaging
 from firmware.sms.outbox import Outbox
 from firmware.sms.queries import Queries
-from firmware.storage import flash_mount, flash_range, state_files
+from firmware.storage import board_storage, flash_mount, state_files
 from firmware.storage.flash_counter import CountedFlash
-from firmware.storage.journal import Journal
-from firmware.storage.record_log import RecordLog
-from firmware.storage.ring_log import RingLog
 from firmware.version import VERSION
 from protocol import records
 
 # Decoded SMP frame buffer advertised to clients (MCUmgr parameters). Large
 # enough that a READ of the record log fills most of a frame with records.
 SMP_BUF_SIZE = 4096
-LOG_DIR = flash_mount.MOUNT_POINT + "/log"
 RUNNING_MARKER = flash_mount.MOUNT_POINT + "/running"
-STATE_DIR = flash_mount.MOUNT_POINT + "/state"
-# On a flash of the old layout the log may use this share of the partition; the
-# rest is littlefs's room to copy-on-write, plus the small state files.
-OLD_LOG_SHARE = 0.75
-OLD_CHECKPOINT = STATE_DIR + "/meter"  # the old layout's checkpoint file
+STATE_DIR = board_storage.STATE_DIR
 # The modem driver for each AT dialect a board can name (Board.modem_dialect).
 MODEM_DIALECTS = {"quectel": Modem, "simcom": SimcomModem}
 
@@ -79,16 +71,8 @@ class Firmware:
 
     async def main(self):
         flash = CountedFlash(self.board.flash())
-        ranges = flash_range.split(flash, self.board.flash_layout(), self.board.flash_program_bytes())
-        mounted = flash_mount.mount(ranges["state"], whole=flash)
-        if mounted == flash_mount.OLD_LAYOUT:
-            partition = flash.ioctl(4, 0) * flash.ioctl(5, 0)
-            self.log = RecordLog(LOG_DIR, self.device_id, int(partition * OLD_LOG_SHARE))
-            checkpoints = state_files.Value(OLD_CHECKPOINT)
-        else:
-            self.log = RingLog(ranges["records"], LOG_DIR, self.device_id)
-            checkpoints = Journal(ranges["checkpoints"])
-        recovered = self.log.open()
+        mounted, self.log, checkpoints, recovered = board_storage.open_storage(
+            flash, self.board.flash_layout(), self.board.flash_program_bytes(), self.device_id)
         state_files.makedirs(STATE_DIR)
         # Before the first record of this boot: a provisioned device signs them all.
         guard = self.smp.guard = Guard(STATE_DIR + "/auth", self.record, self.board.clock)
@@ -97,6 +81,8 @@ class Firmware:
         reason = boot_reason.detect(self.board.reset_cause(), RUNNING_MARKER)
         rtc_restored = rtc_check.restore(self.board.clock, checkpoints.open())
         self.record(records.BOOT, {records.BOOT__REASON: reason, records.BOOT__FIRMWARE: VERSION})
+        if mounted == flash_mount.MIGRATED:
+            self.record(records.CONFIG_CHANGED, records.config_change("flash", flash_mount.OLD_LAYOUT, "rings"))
         if rtc_restored:
             # The old and the new time, as for a date-time write over SMP.
             self.record(records.CONFIG_CHANGED, records.config_change("clock", rtc_restored[0] // 1000, rtc_restored[1] // 1000))

@@ -5,7 +5,9 @@ on LittleFS, or with --ring firmware/storage/ring_log.py on raw flash sectors) o
 flash image of a power cut at each chosen write (see its docstring for what is
 checked). The default suite runs a random sample (the seed is in the output, so
 a failure can be re-run: `powercut.py --sample K --seed S`); the full sweep of
-every write is marked slow.
+every write is marked slow. tests/device/migration_cuts.py does the same for the
+move of a flash off the old layout, at every write in the default suite (a few
+hundred writes, two seconds).
 """
 
 import os
@@ -21,8 +23,8 @@ HARNESS = os.path.join(micropython_vm.REPO, "tests", "device", "powercut.py")
 HEAP = "32m"
 
 
-def _harness(*args, timeout=600):
-    done = micropython_vm.run([HARNESS, *args], heap=HEAP, extra_paths=[os.path.dirname(HARNESS)], timeout=timeout)
+def _harness(*args, timeout=600, harness=HARNESS):
+    done = micropython_vm.run([harness, *args], heap=HEAP, extra_paths=[os.path.dirname(HARNESS)], timeout=timeout)
     output = done.stdout + done.stderr
     assert done.returncode == 0, output
     points = re.search(r"^cut points: (\d+) of (\d+) writes", output, re.M)
@@ -76,3 +78,11 @@ def test_power_cut_sample_on_the_ring():
 def test_power_cut_every_write_on_the_ring():
     cuts, writes, passed, failed, output = _harness("--ring", "--every", "--live", "20", timeout=1800)
     assert cuts == writes > 1500 and (passed, failed) == (cuts + 20, 0), output
+
+
+# --- the move off the old layout (firmware/storage/migration.py), issue 16 --------
+
+def test_power_cut_at_every_write_of_the_move_off_the_old_layout():
+    cuts, writes, passed, failed, output = _harness("--every", harness=os.path.join(os.path.dirname(HARNESS), "migration_cuts.py"))
+    assert cuts == writes > 200 and (passed, failed) == (cuts, 0), output
+    assert "mounted" in output.split("boots after a cut:")[1]  # a cut in the parcel's erase was among them

@@ -206,6 +206,18 @@ def torn_length(write, cut, seed):
     return 1 + _mix(cut * 7919 + seed) % (size - 1) if size > 1 else 0
 
 
+def choose_cuts(total, every, sample, seed):
+    """The writes (1..total) to cut at: every one, or a sample of `sample` picked by `seed`."""
+    if every:
+        return list(range(1, total + 1))
+    chosen = {}
+    x = seed
+    while len(chosen) < min(sample, total):
+        x = _mix(x + 0x9E3779B9)
+        chosen[x % total + 1] = True
+    return sorted(chosen)
+
+
 def _mix(x):
     x = (x ^ (x >> 16)) * 0x45D9F3B & 0xFFFFFFFF
     x = (x ^ (x >> 16)) * 0x45D9F3B & 0xFFFFFFFF
@@ -491,9 +503,9 @@ def main(argv):
     every = "--every" in argv
     RING[0] = "--ring" in argv
     reorder = "--reorder" in argv
-    sample = int(_arg(argv, "--sample", "100"))
-    seed = int(_arg(argv, "--seed", "1"))
-    live = int(_arg(argv, "--live", "0"))
+    sample = int(arg(argv, "--sample", "100"))
+    seed = int(arg(argv, "--seed", "1"))
+    live = int(arg(argv, "--live", "0"))
 
     flash = TraceFlash()
     vfs.VfsLfs2.mkfs(FlashRange(flash, 0, STATE_BLOCKS) if RING[0] else flash)
@@ -509,15 +521,7 @@ def main(argv):
     assert gaps >= 1, "the workload never filled the log"
 
     total = len(trace)
-    if every:
-        cuts = list(range(1, total + 1))
-    else:
-        chosen = {}
-        x = seed
-        while len(chosen) < min(sample, total):
-            x = _mix(x + 0x9E3779B9)
-            chosen[x % total + 1] = True
-        cuts = sorted(chosen)
+    cuts = choose_cuts(total, every, sample, seed)
 
     passed = 0
     failed = 0
@@ -548,7 +552,7 @@ def main(argv):
             except Exception as exc:
                 ok = False
                 if failed < 10:
-                    print("FAIL cut %d keep %d (%s, write %s): %r" % (cut, keep, kind, _describe(trace[cut - 1]), exc))
+                    print("FAIL cut %d keep %d (%s, write %s): %r" % (cut, keep, kind, describe(trace[cut - 1]), exc))
         kinds[kind] = kinds.get(kind, 0) + 1
         passed += ok
         failed += not ok
@@ -597,12 +601,12 @@ def _live(cut, trace, ops, model, initial, seed):
     check(image, ops, cut, model)
 
 
-def _describe(write):
+def describe(write):
     block, offset, data = write
     return "erase %d" % block if data is None else "prog %d+%d len %d" % (block, offset, len(data))
 
 
-def _arg(argv, name, default):
+def arg(argv, name, default):
     return argv[argv.index(name) + 1] if name in argv else default
 
 

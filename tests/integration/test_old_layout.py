@@ -1,7 +1,9 @@
 """A board upgraded from the old flash layout (issue 16): its records not pulled yet and its
 meter's count are kept. The firmware finds one LittleFS over the whole partition,
 runs it as it is (flash_mount.OLD_LAYOUT), and `edgemeter pull` gets every record
-the old firmware wrote, byte for byte, across a power cut."""
+the old firmware wrote, byte for byte, across a power cut. The boot after that pull
+moves the flash onto the board's layout (firmware/storage/migration.py): the same
+epoch, the seqs going on, the meter's count kept, and the boot after finds it moved."""
 
 import json
 import os
@@ -50,3 +52,29 @@ def test_the_old_layout_is_run_as_it_is_and_every_old_record_is_pulled(tmp_path,
     assert [r["seq"] for r in old] == list(range(1, OLD_RECORDS + 1)) and {r["epoch"] for r in listed} == {epoch}
     assert all(r["type"] == "usage" and r["fields"]["down_bytes"] == 10 * r["seq"] for r in old)
     assert [r["type"] for r in listed[OLD_RECORDS:]].count("boot") == 2
+
+
+def test_the_boot_after_every_old_record_is_pulled_moves_the_flash_onto_the_rings(tmp_path, capsys):
+    state = str(tmp_path / "board")
+    epoch = _old_board(state)
+    ledger = str(tmp_path / "ledger.sqlite")
+    board = EmulatorProcess(state, "--scenario", scenario_file(tmp_path, IDLE))
+    try:
+        board.wait_ready()
+        first = _cli_json(capsys, "pull", "--port", board.port, "--ledger", ledger, "--json")
+        assert first["pulled"] == first["head_seq"] > OLD_RECORDS  # acked once durable in the ledger
+        board.power_cut()
+        assert "flash migrated, log epoch %d" % epoch in board.console()
+        status = _cli_json(capsys, "status", "--port", board.port, "--json")
+        assert status["total"] >= UP + DOWN  # the checkpoint moved to the journal
+        board.power_cut()
+        assert "flash mounted, log epoch %d" % epoch in board.console()
+        _cli_json(capsys, "pull", "--port", board.port, "--ledger", ledger, "--json")
+        listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+        assert cli.main(["ledger", "check", ledger]) == 0, capsys.readouterr()  # no gap
+    finally:
+        board.stop()
+    assert [r["seq"] for r in listed] == list(range(1, len(listed) + 1)) and {r["epoch"] for r in listed} == {epoch}
+    moved = [r for r in listed if r["type"] == "config_changed" and r["fields"]["key"] == "flash"]
+    assert [(r["fields"]["old"], r["fields"]["new"]) for r in moved] == [("old layout", "rings")]
+    assert [r["type"] for r in listed[OLD_RECORDS:]].count("boot") == 3
