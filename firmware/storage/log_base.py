@@ -61,14 +61,17 @@ class LogBase:
 
     # ------------------------------------------------------------ boot
 
-    def _open_meta(self):
-        """The epoch from the meta file, or a new one (then True: whatever frames
-        are found belong to no epoch and must go)."""
+    def _open_meta(self, epoch_on_flash=None):
+        """The epoch from the meta file; without one, the epoch `epoch_on_flash()`
+        finds the frames under (they are kept, with the ack file if it is
+        there), or a new one (then True: whatever frames are found belong to no
+        epoch and must go)."""
         meta = state_files.get(self._path(META))
         if not (isinstance(meta, list) and len(meta) == 2 and isinstance(meta[0], int)):
-            self.epoch = new_epoch()
+            found = epoch_on_flash() if epoch_on_flash else None
+            self.epoch = found or new_epoch()
             state_files.put(self._path(META), [self.epoch, self.device_id])
-            return True, {}
+            return not found, {"epoch_recovered": True} if found else {}
         self.epoch = meta[0]
         if meta[1] != self.device_id:  # the records were written under the stored id
             self.device_id = meta[1]

@@ -20,6 +20,11 @@ programmed; an erase leaves the sector partly erased):
   not kept; the next new sector erases it again. Only an acknowledged sector is
   ever erased, so nothing committed is lost either way;
 - acks: the ack file is on flash before a sector it covers may be erased.
+A meta file lost with the LittleFS it is on (damaged, reformatted) does not lose
+the records: the sectors' headers name their epoch, and if they all name the
+same one the log goes on in it, every record still held served again from the
+first (the ack file gone with it; the host keeps each record once). Sectors of
+several epochs cannot be told apart by age: then a new epoch starts, as before.
 A frame that reads back wrong in an older sector (never expected on NOR flash)
 ends that sector for read(); status()["lost"] counts the seqs skipped.
 """
@@ -82,7 +87,7 @@ class RingLog(LogBase):
         """Recover the log from flash; returns what was found and repaired."""
         self._reset()
         state_files.makedirs(self.root)
-        new, facts = self._open_meta()
+        new, facts = self._open_meta(self._ring.only_epoch)
         facts["new_epoch"] = new
         facts["torn_bytes"] = 0
         if new:  # sectors of another epoch are free space now

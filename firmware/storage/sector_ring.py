@@ -39,14 +39,31 @@ class SectorRing:
     def index(self, number):
         return number % self.sectors
 
-    def _header(self, index, epoch):
-        # The sector number a valid header of this epoch gives the sector, else 0.
+    def _valid(self, index):
+        # (epoch, number) of the sector's header if it is valid, else None.
         h = self._header_buf
         self.flash.readblocks(index, h, 0)
         if h[:4] != self.magic or struct.unpack_from(">I", h, 12)[0] != binascii.crc32(memoryview(h)[:12]):
-            return 0
-        their_epoch, number = struct.unpack_from(">II", h, 4)
-        return number if their_epoch == epoch and number % self.sectors == index else 0
+            return None
+        epoch, number = struct.unpack_from(">II", h, 4)
+        return (epoch, number) if number % self.sectors == index else None
+
+    def _header(self, index, epoch):
+        # The sector number a valid header of this epoch gives the sector, else 0.
+        valid = self._valid(index)
+        return valid[1] if valid and valid[0] == epoch else 0
+
+    def only_epoch(self):
+        """The epoch of every valid header, if they all have the same one; None if
+        there is none, or several (then which is the newest cannot be told)."""
+        found = None
+        for index in range(self.sectors):
+            valid = self._valid(index)
+            if valid:
+                if found is not None and valid[0] != found:
+                    return None
+                found = valid[0]
+        return found
 
     def in_use(self, epoch):
         """(oldest, newest) sector numbers in use, (1, 0) if none."""

@@ -26,6 +26,7 @@ import sys
 import time
 
 from host_tools.cli.common import CommandError, Link, add_link, link_of
+from host_tools.cli.device_commands import provision_link
 from host_tools.device.keys import KeyFile
 from host_tools.device.session import DeviceError
 
@@ -111,16 +112,8 @@ def do_deploy(args):
     if running != expected:
         raise CommandError("the board runs %s, not the %s just deployed: deploy again" % (running, expected))
     print("running %s" % running)
-    device = asyncio.run(_provision(smp_link))
+    device = asyncio.run(provision_link(smp_link))
     print("%s: its key is in %s" % (device, KeyFile().path))
-
-
-async def _provision(link):
-    """Give a new board its key (host_tools/device/provisioning.py); its device id."""
-    from host_tools.device.provisioning import provision
-
-    async with link.device() as device:
-        return await provision(device)
 
 
 def _deploy_parser(sub):

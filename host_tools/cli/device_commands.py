@@ -513,8 +513,40 @@ def _clock_parser(sub):
     p.set_defaults(handler=do_clock)
 
 
+# --- provision ---------------------------------------------------------------
+
+
+async def provision_link(link):
+    """Provision the device on `link` (host_tools/device/provisioning.py); its id."""
+    from host_tools.device.provisioning import provision
+
+    async with link.device() as device:
+        return await provision(device)
+
+
+def do_provision(args):
+    from host_tools.device.keys import KeyFile
+
+    device = asyncio.run(provision_link(link_of(args)))
+    print("%s: provisioned; its key is in %s" % (device, KeyFile().path))
+
+
+def _provision_parser(sub):
+    p = sub.add_parser(
+        "provision",
+        help="give a device without a key its key: the one the key file holds for it, or a new one",
+        epilog="A device takes a key once, at installation (edgemeter deploy does this). One whose\n"
+        "state was lost (damaged or reformatted) has none again: this gives it back the key the\n"
+        "key file holds for it, so its records are signed with it again.\n"
+        "example: edgemeter provision --port /dev/ttyUSB0",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    add_link(p)
+    p.set_defaults(handler=do_provision)
+
+
 def register(subparsers):
-    """Add info, echo, plan, status, snooze, balance, services, config and clock to `subparsers`."""
+    """Add info, echo, plan, status, snooze, balance, services, config, clock and provision to `subparsers`."""
     _info_parser(subparsers)
     _echo_parser(subparsers)
     _plan_parser(subparsers)
@@ -524,3 +556,4 @@ def register(subparsers):
     _services_parser(subparsers)
     _config_parser(subparsers)
     _clock_parser(subparsers)
+    _provision_parser(subparsers)

@@ -211,6 +211,9 @@ class Device:
             key = keys.get(challenge.dev)
         except KeyFileError as exc:
             raise DeviceError(str(exc)) from None
+        if not challenge.provisioned:
+            raise DeviceError("%s has no key (a new board, or its state was lost): give it one with "
+                              "edgemeter provision --port %s" % (challenge.dev, self.port))
         if key is None:
             raise DeviceError("no key for %s in %s: this device was provisioned elsewhere; "
                               "add its key there (edgemeter deploy provisions new devices)" % (challenge.dev, keys.path))

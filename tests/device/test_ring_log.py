@@ -142,13 +142,31 @@ def test_a_cut_erase_or_header_leaves_the_sector_out():
     assert _seqs(_all(again)) == list(range(1, log.head_seq + 3 * per_sector))
 
 
-def test_without_its_meta_file_the_log_starts_a_new_epoch_on_the_same_flash():
+def test_without_its_small_files_the_log_goes_on_in_the_epoch_its_sectors_name():
     log, _facts, flash, root = _log()
     for i in range(1, 20):
         _usage(log, i)
+    log.ack(12)
+    before = _all(log)
+    ff.wipe(root)  # the state file system lost: meta, ack and all
+    again, facts, _flash, _root = _log(flash, root)
+    assert facts.get("epoch_recovered") and not facts["new_epoch"] and again.epoch == log.epoch
+    assert (facts["head"], facts["ack"]) == (19, 0)
+    assert _all(again)[-len(before):] == before and _seqs(_all(again))[-1] == 19  # what was held, served again
+    assert _usage(again, 20) == 20
+    third, facts, _flash, _root = _log(flash, root)
+    assert not facts.get("epoch_recovered") and third.epoch == log.epoch and third.head_seq == 20
+
+
+def test_without_its_meta_file_sectors_of_two_epochs_start_a_new_one():
+    log, _facts, flash, root = _log()
+    for i in range(1, 20):
+        _usage(log, i)
+    assert log._ring.in_use(log.epoch)[1] < SECTORS - 1  # the last sector is one this log never wrote
+    log._ring.start(SECTORS - 1, log.epoch ^ 1)  # a sector of another epoch there: which is newer cannot be told
     ff.wipe(root)
     again, facts, _flash, _root = _log(flash, root)
-    assert facts["new_epoch"] and again.epoch != log.epoch and facts["head"] == 0 and _all(again) == []
+    assert facts["new_epoch"] and again.epoch not in (log.epoch, log.epoch ^ 1) and facts["head"] == 0
     assert _usage(again, 1) == 1 and _seqs(_all(again)) == [1]
 
 
