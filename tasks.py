@@ -1,4 +1,4 @@
-"""Project tasks (invoke): `invoke test`, `invoke demo`, `invoke bench`, `invoke build`.
+"""Project tasks (invoke): `invoke test`, `invoke demo`, `invoke bench`, `invoke build`, `invoke image`.
 
 Run them through `python3 dev.py TASK`, which sets up .venv on first use.
 """
@@ -25,6 +25,19 @@ def build(c, board=None):
         raise Exit(str(exc))
     count = sum(len([n for n in files if n.endswith(".mpy")]) for _d, _s, files in os.walk(out))
     print("compiled %d modules into %s" % (count, os.path.relpath(out, ROOT)))
+
+
+@task(help={"board": "emulated (a unix-port executable), pico_ec25 (firmware.uf2), esp32s3_sim7600 (needs ESP-IDF)"})
+def image(c, board):
+    """Build the MicroPython image the board runs, with edgemeter frozen in, by MicroPython's
+    own build (MICROPY_SRC, or ../shared/micropython): build/image/BOARD/."""
+    from host_tools.build import board_build, image_build
+
+    try:
+        info = image_build.build_image(board)
+    except (board_build.UnknownBoard, image_build.ImageError) as exc:
+        raise Exit(str(exc))
+    print(image_build.summary(info))
 
 
 @task(help={"slow": "also run the long sweeps marked slow", "k": "only tests matching this expression"})
@@ -318,4 +331,4 @@ def _reminders(path):
         return 0
 
 
-namespace = Collection(build, test, demo, bench)
+namespace = Collection(build, image, test, demo, bench)

@@ -70,6 +70,10 @@ class Firmware:
         self._reset.set()
 
     async def main(self):
+        # The large buffers first, while the heap is whole (the storage's scans at
+        # boot leave it fragmented): the host link's decoders, the log reads' batch.
+        link = serial_loop.SerialLink(self.smp, self.board.host_uart())
+        batch = LogCommands.batch_buffer(self.smp)
         flash = CountedFlash(self.board.flash())
         mounted, self.log, checkpoints, recovered = board_storage.open_storage(
             flash, self.board.flash_layout(), self.board.flash_program_bytes(), self.device_id)
@@ -103,12 +107,11 @@ class Firmware:
                               queries=queries, services=services)
         usage.resume(modem_kept_power)
         OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record, clock_set=usage.clock_set)
-        LogCommands(self.smp, log=self.log)
+        LogCommands(self.smp, log=self.log, batch=batch)
         PlanCommands(self.smp, plans=usage)
         AccountCommands(self.smp, balance=balance, services=services)
         ConfigCommands(self.smp, queries=queries)
         AuthCommands(self.smp, log=self.log, guard=guard)
-        link = serial_loop.SerialLink(self.smp, self.board.host_uart())
         StatsGroup(self.smp, (
             ("smp", self.smp, ("requests", "errors")),
             ("serial", link.console, ("messages", "noise_bytes", "dropped_crc", "dropped_malformed",

@@ -1,7 +1,7 @@
 """CBOR (RFC 8949) for MicroPython and CPython: canonical dumps, strict loads.
 
 dumps(obj) -> bytes: int (-2**64 .. 2**64-1), bool, None, float, str, bytes,
-bytearray, list, tuple (as array), dict; exactly the bytes of
+bytearray, memoryview (as bytes), list, tuple (as array), dict; exactly the bytes of
 cbor2.dumps(obj, canonical=True). Shortest int/length heads; floats in the
 shortest exact width (half, single, double; NaN f97e00); map keys sorted by
 encoded length first, then bytewise (RFC 7049 canonical, as cbor2 does; not
@@ -10,6 +10,7 @@ int out of range or an unencodable str, TypeError for other types.
 
 loads(data, max_depth=16) -> object: one definite-length item filling data
 (bytes, bytearray, memoryview); long forms and all float widths accepted.
+dump_into(obj, out): the same bytes appended to a bytearray.
 decode_prefix(data, offset=0, max_depth=16) -> (object, end): the item at
 offset and the offset after it. Malformed or refused input raises
 CBORDecodeError (ValueError): see the notes below for what is refused.
@@ -187,6 +188,7 @@ _ENCODERS = {
     str: _enc_str,
     bytes: _enc_bytes,
     bytearray: _enc_bytes,
+    memoryview: _enc_bytes,
     list: _enc_list,
     tuple: _enc_list,
     dict: _enc_dict,
@@ -197,7 +199,7 @@ def _enc(x, out):
     f = _ENCODERS.get(type(x))
     if f is None:
         # Subclasses (IntEnum, OrderedDict...) encode as their base type.
-        for t in (int, float, str, bytes, bytearray, list, tuple, dict):
+        for t in (int, float, str, bytes, bytearray, memoryview, list, tuple, dict):
             if isinstance(x, t):
                 f = _ENCODERS[t]
                 break
@@ -211,6 +213,12 @@ def dumps(obj):
     out = bytearray()
     _enc(obj, out)
     return bytes(out)
+
+
+def dump_into(obj, out):
+    """Append the encoding of obj to the bytearray `out`: a buffer kept with its
+    room reserved takes a large answer without a new block (firmware/smp/server.py)."""
+    _enc(obj, out)
 
 
 # ---------------------------------------------------------------- decoding

@@ -181,9 +181,29 @@ def unsigned_body(record):
 def frame(record_body, limit=MAX_BODY):
     """Length + body + CRC-32: a record as written to flash and sent over SMP
     (also the device's small state files, with a larger `limit`)."""
+    head, tail = frame_ends(record_body, limit)
+    return head + record_body + tail
+
+
+def frame_ends(record_body, limit=MAX_BODY):
+    """(length, CRC-32) of frame(record_body): written around the body, no copy of it is made."""
     if len(record_body) > limit:
         raise RecordError("record of %d bytes exceeds %d" % (len(record_body), limit))
-    return struct.pack(">H", len(record_body)) + record_body + struct.pack(">I", binascii.crc32(record_body))
+    return struct.pack(">H", len(record_body)), struct.pack(">I", binascii.crc32(record_body))
+
+
+def body_of(data, limit=MAX_BODY):
+    """The body of the frame that fills `data`, as a memoryview of it; RecordError if
+    it is cut short, longer, or its CRC is wrong."""
+    if len(data) < FRAME_OVERHEAD:
+        raise RecordError("frame cut short")
+    length = struct.unpack_from(">H", data, 0)[0]
+    if length == 0 or length > limit or length + FRAME_OVERHEAD != len(data):
+        raise RecordError("bad frame length %d" % length)
+    body = memoryview(data)[2 : 2 + length]
+    if struct.unpack_from(">I", data, 2 + length)[0] != binascii.crc32(body):
+        raise RecordError("CRC-32 mismatch")
+    return body
 
 
 def unframe(data, offset=0, limit=MAX_BODY):

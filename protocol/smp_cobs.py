@@ -46,14 +46,14 @@ def _stuff(chunks, out):
 
 
 def encode(message):
-    """One COBS frame (with its trailing delimiter) for an SMP message.
+    """One COBS frame (with its trailing delimiter) for an SMP message, a bytearray.
 
-    A 4 KB response costs two 4 KB blocks at most (the frame, then it as bytes), not
-    four: on a fragmented heap, fewer big blocks are what lets the answer go out."""
+    A 4 KB response costs one 4 KB block (the frame, sized first), not four: on a
+    fragmented heap, fewer big blocks are what lets the answer go out."""
     chunks = (message, struct.pack(">H", crc16_xmodem(message)))
     out = bytearray(_stuff(chunks, None))
     _stuff(chunks, out)
-    return bytes(out)
+    return out
 
 
 def decode_frame(frame):

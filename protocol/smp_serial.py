@@ -105,11 +105,12 @@ def encode_lines(message, line_length=127):
     at most line_length - 1 bytes long (123 for the default, which is smp's;
     smpclient sends with 128, giving lines of exactly 127 bytes, the most a
     Zephyr server or a default SerialDecoder accepts). A line's characters are
-    the base64 of a slice of the frame whose length is a multiple of 3, so each
-    line is encoded on its own: a device sending a 4 KB response never holds
-    more than one line of base64 (a fragmented heap may have no 5.5 KB block).
-    Raises ValueError if line_length < 8 (no room for base64) or the message
-    is too long for the 16-bit length field.
+    the base64 of a slice of the frame (u16 length | message | u16 CRC) whose
+    length is a multiple of 3, copied into one small buffer: a device sending a
+    4 KB response holds no copy of it, nor more than one line of base64 (a
+    fragmented heap may have no second 4 KB block). Raises ValueError if
+    line_length < 8 (no room for base64) or the message is too long for the
+    16-bit length field.
     """
     if line_length < 8:
         raise ValueError("line_length must be >= 8")
@@ -117,17 +118,19 @@ def encode_lines(message, line_length=127):
     if n > 0xFFFF - 2:
         raise ValueError("message too long for an SMP serial frame")
     crc = crc16_xmodem(message)
-    frame = bytearray(n + 4)
-    frame[0] = (n + 2) >> 8
-    frame[1] = (n + 2) & 0xFF
-    frame[2 : n + 2] = message
-    frame[n + 2] = crc >> 8
-    frame[n + 3] = crc & 0xFF
+    parts = ((0, bytes(((n + 2) >> 8, (n + 2) & 0xFF))), (2, memoryview(message)), (n + 2, bytes((crc >> 8, crc & 0xFF))))
     raw_per_line = ((line_length - 4) // 4) * 3
-    view = memoryview(frame)
-    for start in range(0, len(frame), raw_per_line):
+    chunk = bytearray(raw_per_line)
+    for start in range(0, n + 4, raw_per_line):
+        end = min(start + raw_per_line, n + 4)
+        at = 0
+        for first, part in parts:
+            low, high = max(start, first), min(end, first + len(part))
+            if low < high:
+                chunk[at : at + high - low] = part[low - first : high - first]
+                at += high - low
         head = START if start == 0 else CONTINUE
-        yield head + b2a_base64(view[start : start + raw_per_line], newline=False) + NEWLINE
+        yield head + b2a_base64(memoryview(chunk)[:at], newline=False) + NEWLINE
 
 
 def encode(message, line_length=127):

@@ -2,12 +2,12 @@
 
 UARTs are pseudo-terminals the emulator created (see `pty_uart`), the log
 partition is a file-backed block device (`file_flash`), and the clock runs at the
-emulator's speed (`sim_clock`). Static facts come from board.json beside this
-file; the emulator's wiring.json says where the ptys and files are.
+emulator's speed (`sim_clock`). The emulator's wiring.json says where the ptys
+and files are, and carries the static facts of board.json beside this file
+(a frozen image has no file beside its modules to read).
 """
 
 import asyncio
-import json
 import sys
 
 from board import base
@@ -20,20 +20,13 @@ from board.emulated.sim_clock import SimClock
 WIRE_SPEED_MAX = 50
 
 
-def _definition():
-    path = __file__.rsplit("/", 1)[0] + "/board.json"
-    with open(path) as f:
-        return json.load(f)
-
-
 class EmulatedBoard(base.Board):
     def __init__(self, wiring_path):
-        spec = _definition()
+        self._wiring = wiring.load(wiring_path)
+        spec = self._spec = self._wiring["board"]
         self.name = spec["name"]
         self.mcu = spec["mcu"]
         self.host_baud = spec["host_uart"]["baud"]
-        self._spec = spec
-        self._wiring = wiring.load(wiring_path)
         clock = self._wiring["clock"]
         self.clock = SimClock(clock["sim_start_ms"], clock["real_start_ms"], clock["speed"], self._wiring["rtc"])
         self._flash = None

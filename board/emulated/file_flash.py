@@ -22,7 +22,7 @@ import struct
 from board.block_device import BlockDevice
 
 STEP = 64  # bytes of a program that land together
-ERASE_STEP = 1024  # bytes of an erase that land together
+ERASE_STEP = 256  # bytes of an erase that land together
 
 
 class FileFlash(BlockDevice):
@@ -33,8 +33,10 @@ class FileFlash(BlockDevice):
         self.erases = 0
         self.bytes_written = 0
         self.program_faults = 0
-        self._blank = b"\xff" * ERASE_STEP  # allocated once: an erase must not need the heap
-        self._old = bytearray(block_size)  # what a program lands on
+        # Allocated once, and small: a board's flash driver takes none of its heap,
+        # so the emulated one takes as little as it can.
+        self._blank = b"\xff" * ERASE_STEP
+        self._old = bytearray(STEP)  # what a program's step lands on
         self._wear = None
         if wear_path is not None:
             try:
@@ -62,27 +64,26 @@ class FileFlash(BlockDevice):
         if offset + n > self.block_size:
             raise OSError(22)  # EINVAL: a program stays within its block
         start = block * self.block_size + offset
-        old = memoryview(self._old)[:n]
-        self._file.seek(start)
-        self._file.readinto(old)
-        before = None
-        if self._old.count(b"\xff", 0, n) != n:
-            before = bytes(old)  # over bytes not erased: NOR keeps old AND new
-            for i in range(n):
-                if old[i] != 0xFF and buf[i] != 0xFF:
-                    self.program_faults += 1
-                old[i] &= buf[i]
-            landing = old
-        else:
-            landing = buf
+        data = memoryview(buf)
         for at in range(0, n, STEP):
-            end = min(at + STEP, n)
-            last = landing[end - 1]
-            half = (last | 0x0F) & (before[end - 1] if before else 0xFF)  # some of its bits cleared
+            size = min(STEP, n - at)
+            old = memoryview(self._old)[:size]
             self._file.seek(start + at)
-            self._file.write(landing[at : end - 1])
-            self._file.write(bytes((half,)))
-            self._file.seek(start + end - 1)
+            self._file.readinto(old)
+            before = old[size - 1]
+            if self._old.count(b"\xff", 0, size) == size:
+                landing = data[at : at + size]
+            else:  # over bytes not erased: NOR keeps old AND new
+                for i in range(size):
+                    if old[i] != 0xFF and data[at + i] != 0xFF:
+                        self.program_faults += 1
+                    old[i] &= data[at + i]
+                landing = old
+            last = landing[size - 1]
+            self._file.seek(start + at)
+            self._file.write(landing[: size - 1])
+            self._file.write(bytes(((last | 0x0F) & before,)))  # some of its bits cleared
+            self._file.seek(start + at + size - 1)
             self._file.write(bytes((last,)))
         self._file.flush()
         self.writes += 1

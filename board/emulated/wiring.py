@@ -10,7 +10,8 @@ firmware's boot script (MicroPython) reads it. Keys:
 - "unique_id": hex chip id of this board;
 - "clock": {"sim_start_ms", "real_start_ms", "speed"}: simulated time is
   sim_start_ms + (real_now_ms - real_start_ms) * speed, for firmware and network;
-- "reset_cause": why this boot happened (a board.base RESET_* name).
+- "reset_cause": why this boot happened (a board.base RESET_* name);
+- "board": board/emulated/board.json, as it is.
 
 EXIT_RESET is the exit status with which the firmware asks the emulator to
 restart it (the SMP reset command); any other exit or a kill is a power cut.

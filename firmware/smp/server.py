@@ -27,6 +27,8 @@ import gc
 from protocol import cbor
 from protocol import smp
 
+_SLACK = 256  # a response may outgrow buf_size by a little (its map around the records)
+
 class SMPError(Exception):
     """A request that cannot be served.
 
@@ -43,6 +45,10 @@ class SMPError(Exception):
 class SMPServer:
     def __init__(self, buf_size=1024):
         self.buf_size = buf_size
+        # Every response is built in this one buffer, its room taken at boot while
+        # the heap is whole: a 4 KB answer never needs a new 4 KB block.
+        self._out = bytearray(buf_size + _SLACK)
+        self._out[:] = b""
         self._handlers = {}
         self._deferred = []
         self.requests = 0
@@ -59,7 +65,8 @@ class SMPServer:
         self._deferred.append(action)
 
     def handle(self, message):
-        """The response message for one request message, or None to stay silent."""
+        """The response message for one request message, or None to stay silent: a
+        memoryview of the server's buffer, good until the next request is handled."""
         try:
             op, version, _flags, length, group, seq, command = smp.unpack_header(message)
         except ValueError:
@@ -69,21 +76,29 @@ class SMPServer:
         self.requests += 1
         try:
             try:
-                payload = cbor.dumps(self._dispatch(op, version, length, group, command, message))
+                body = self._dispatch(op, version, length, group, command, message)
             except MemoryError:
                 gc.collect()  # a fragmented heap: collect, then try once more
-                payload = cbor.dumps(self._dispatch(op, version, length, group, command, message))
+                body = self._dispatch(op, version, length, group, command, message)
+            payload = self._encoded(body)
         except SMPError as error:
             self.errors += 1
-            payload = cbor.dumps(self._error_body(error, version, group))
+            payload = self._encoded(self._error_body(error, version, group))
         except Exception as exc:  # a handler bug must not take the device off the line
             self.errors += 1
             print("smp: group %d command %d failed: %r" % (group, command, exc))
-            payload = cbor.dumps({"rc": smp.ERR_EUNKNOWN})
+            payload = self._encoded({"rc": smp.ERR_EUNKNOWN})
         reply_version = version if version <= smp.VERSION_2 else smp.VERSION_2
         reply_op = smp.OP_READ_RSP if op == smp.OP_READ else smp.OP_WRITE_RSP
-        header = smp.pack_header(reply_op, reply_version, 0, len(payload), group, seq, command)
-        return header + payload
+        self._out[: smp.HEADER_SIZE] = smp.pack_header(reply_op, reply_version, 0, payload, group, seq, command)
+        return memoryview(self._out)
+
+    def _encoded(self, body):
+        # The buffer: room for the header, then the body's CBOR; the payload's length.
+        out = self._out
+        out[:] = bytes(smp.HEADER_SIZE)
+        cbor.dump_into(body, out)
+        return len(out) - smp.HEADER_SIZE
 
     def _dispatch(self, op, version, length, group, command, message):
         if op != smp.OP_READ and op != smp.OP_WRITE:

@@ -14,7 +14,6 @@ import vfs
 
 from firmware.storage import flash_mount, flash_range, migration, state_files
 from firmware.storage.journal import Journal
-from firmware.storage.record_log import RecordLog
 from firmware.storage.ring_log import RingLog
 
 LOG_DIR = flash_mount.MOUNT_POINT + "/log"
@@ -31,6 +30,8 @@ def open_storage(flash, layout, program_bytes, device_id):
     ranges = flash_range.split(flash, layout, program_bytes)
     mounted = flash_mount.mount(ranges, whole=flash)
     if mounted == flash_mount.OLD_LAYOUT:
+        from firmware.storage.record_log import RecordLog  # only here: a board on its layout never loads it
+
         partition = flash.ioctl(4, 0) * flash.ioctl(5, 0)
         log = RecordLog(LOG_DIR, device_id, int(partition * OLD_LOG_SHARE))
         recovered = log.open()

@@ -11,7 +11,8 @@ A subclass holds the frames (record_log.py: segment files on LittleFS; ring_log.
 a ring of raw flash sectors) and provides `_has_room(frame)` (whether a detail
 record may go in now; a GAP record may always try), `_write(frame)` (durable,
 updates head_seq; False when there is no room), `_read(seq, max_bytes)` (frames
-from a seq it holds), `_trim()` (after an ack), `_used_bytes()`, `first_seq` and
+from a seq it holds) and `_read_into(seq, buf)` (the same into a buffer: their
+byte count), `_trim()` (after an ack), `_used_bytes()`, `first_seq` and
 `capacity`.
 
 - append: the record exists once append returns its seq. While the log is full a
@@ -176,6 +177,12 @@ class LogBase:
         """Frames, as on flash, from max(from_seq, first_seq) on, at most max_bytes in all."""
         seq = max(from_seq, self.first_seq)
         return [] if seq > self.head_seq else self._read(seq, max_bytes)
+
+    def read_into(self, from_seq, buf):
+        """The frames read() would give for len(buf) bytes, back to back in the bytearray
+        `buf` from its start; how many bytes they fill. The ring reads them straight in."""
+        seq = max(from_seq, self.first_seq)
+        return 0 if seq > self.head_seq else self._read_into(seq, buf)
 
     def ack(self, seq):
         """The host has everything up to seq: returns the acknowledged position."""

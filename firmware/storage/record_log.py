@@ -191,6 +191,14 @@ class RecordLog(LogBase):
 
     # ------------------------------------------------------------ host side
 
+    def _read_into(self, seq, buf):
+        # The old layout's frames, copied in: a board on it holds only what it had.
+        total = 0
+        for frame in self._read(seq, len(buf)):
+            buf[total : total + len(frame)] = frame
+            total += len(frame)
+        return total
+
     def _read(self, seq, max_bytes):
         out = []
         firsts = self._firsts

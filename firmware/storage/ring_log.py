@@ -156,14 +156,18 @@ class RingLog(LogBase):
 
     # ------------------------------------------------------------ host side
 
-    def _read(self, seq, max_bytes):
+    def _read(self, seq, max_bytes, into=None):
+        # The frames from seq on, at most max_bytes in all: a list of them, or, with
+        # `into` (a bytearray of max_bytes), read straight into it from its start,
+        # and their byte count returned: no block per record.
         out = []
         firsts = self._firsts
         k = len(firsts) - 1
         while k > 0 and not (firsts[k] and firsts[k] <= seq):
             k -= 1
         total = 0
-        while k < len(firsts) and seq <= self.head_seq:
+        full = False
+        while k < len(firsts) and seq <= self.head_seq and not full:
             end = self._end(k)
             index = self._ring.index(self._base + k)
             at, offset = firsts[k], HEADER
@@ -171,22 +175,29 @@ class RingLog(LogBase):
                 length = self._ring.length(index, offset)
                 if length == ERASED:
                     break
+                size = length + records.FRAME_OVERHEAD
                 if at >= seq:
-                    frame = self._ring.frame(index, offset, length)
+                    if total + size > max_bytes:
+                        full = True
+                        break
+                    frame = self._ring.frame(index, offset, length,
+                                             into=None if into is None else memoryview(into)[total : total + size])
                     if frame is None or state_files.seq_of(frame) != at:
                         break
-                    if total + len(frame) > max_bytes:
-                        return out
-                    out.append(bytes(frame))
-                    total += len(frame)
+                    if into is None:
+                        out.append(bytes(frame))
+                    total += size
                     seq = at + 1
-                offset += length + records.FRAME_OVERHEAD
+                offset += size
                 at += 1
-            if seq < end:  # unreadable from here: skip to the next sector
+            if seq < end and not full:  # unreadable from here: skip to the next sector
                 self._lost[self._base + k] = end - seq
                 seq = end
             k += 1
-        return out
+        return out if into is None else total
+
+    def _read_into(self, seq, buf):
+        return self._read(seq, len(buf), buf)
 
     def _trim(self):
         # Nothing to delete: an acknowledged sector is erased when the ring comes round to it.

@@ -83,15 +83,16 @@ class SectorRing:
         self.flash.readblocks(index, self._length_buf, offset)
         return self._length_buf[0] << 8 | self._length_buf[1]
 
-    def frame(self, index, offset, length, limit=records.MAX_BODY):
-        """The whole frame at `offset` if its length and CRC are right, else None."""
-        if length == 0 or length > limit or offset + length + records.FRAME_OVERHEAD > self.sector_bytes:
+    def frame(self, index, offset, length, limit=records.MAX_BODY, into=None):
+        """The whole frame at `offset` if its length and CRC are right, else None;
+        read into `into` (a buffer of its size) when given, else into a new bytearray."""
+        size = length + records.FRAME_OVERHEAD
+        if length == 0 or length > limit or offset + size > self.sector_bytes:
             return None
-        frame = bytearray(length + records.FRAME_OVERHEAD)
+        frame = bytearray(size) if into is None else into
         self.flash.readblocks(index, frame, offset)
-        try:
-            records.unframe(frame, 0, limit)
-        except records.RecordError:
+        view = memoryview(frame)
+        if frame[0] << 8 | frame[1] != length or struct.unpack_from(">I", frame, size - 4)[0] != binascii.crc32(view[2 : size - 4]):
             return None
         return frame
 

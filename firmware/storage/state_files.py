@@ -13,6 +13,7 @@ from protocol import cbor, records
 
 ENOSPC = 28  # MicroPython's errno module has no name for it
 _SMALL = 4096  # put() files are small: the SMS outbox is the largest
+_encoded = bytearray(1024)  # put()'s buffer: room for the usual file (a larger one grows it)
 
 
 def makedirs(path):
@@ -43,10 +44,19 @@ def remove(path):
 
 
 def put(path, value):
-    """Replace a small file atomically: write a temp file, rename it over."""
+    """Replace a small file atomically: write a temp file, rename it over. The frame
+    goes out in its three parts, the body encoded into one buffer kept for every
+    put (put never awaits, so the tasks take turns with it): a put needs no new
+    block of its size on a fragmented heap."""
+    body = _encoded
+    body[:] = b""
+    cbor.dump_into(value, body)
+    head, tail = records.frame_ends(body, _SMALL)
     tmp = path + ".tmp"
     with open(tmp, "wb") as f:
-        f.write(records.frame(cbor.dumps(value), _SMALL))
+        f.write(head)
+        f.write(body)
+        f.write(tail)
     os.rename(tmp, path)  # atomic on littlefs: the old or the new file, never a mix
 
 
@@ -55,8 +65,7 @@ def get(path):
     try:
         with open(path, "rb") as f:
             data = f.read(min(size(path), _SMALL + records.FRAME_OVERHEAD))
-        body, end = records.unframe(data, 0, _SMALL)
-        return cbor.loads(body) if end == len(data) else None
+        return cbor.loads(records.body_of(data, _SMALL))
     except (OSError, ValueError):
         return None
 

@@ -101,6 +101,9 @@ def _emulated_board(args):
     start_ms = _parse_start(args.start) if args.start else None
     from host_tools.emulator.scenario import ScenarioError
 
+    image = _image(args)
+    if args.heap is not None:
+        _check_heap(args.heap)
     try:
         runner = BoardRunner(
             args.state,
@@ -109,6 +112,9 @@ def _emulated_board(args):
             power_on_delay_s=args.power_on_delay,
             paced=args.paced,
             scenario=args.scenario,
+            image=image,
+            heap=args.heap,
+            load_mpy=args.load_mpy,
         )
     except ScenarioError as exc:
         raise CommandError(str(exc)) from None
@@ -124,6 +130,12 @@ def _emulated_board(args):
         print("state: %s" % runner.state_dir, flush=True)
         if runner.deployed:
             print("firmware: deployed in %s (edgemeter deploy)" % runner.deployed, flush=True)
+        elif runner.image:
+            print("firmware: %s %s, heap %s" % (".mpy files of build/mpy on" if runner.load_mpy else "frozen in",
+                                                runner.image, runner.heap), flush=True)
+        else:
+            print("firmware: .mpy files of build/mpy, heap %s (invoke image --board emulated: the frozen image)"
+                  % runner.heap, flush=True)
         print("speed: %gx; SIGKILL of the pid in firmware.pid is a power cut; Ctrl-C stops" % args.speed, flush=True)
         while True:
             time.sleep(3600)
@@ -133,6 +145,32 @@ def _emulated_board(args):
         runner.stop()
         state_folder.unregister(entry)
         print("emulator stopped after %d boot(s)" % runner.boots, flush=True)
+
+
+def _image(args):
+    """The image to boot: --image, else the emulated board's image when it was built from the
+    code as it is now (invoke image --board emulated), unless --no-image."""
+    from host_tools.build import image_build
+
+    if args.no_image:
+        return None
+    if args.image:
+        if not os.path.isfile(args.image) or not os.access(args.image, os.X_OK):
+            raise CommandError("--image %s: not an executable file (invoke image --board emulated builds one in %s)"
+                               % (args.image, os.path.relpath(image_build.image_dir("emulated"))))
+        return args.image
+    return image_build.current("emulated")
+
+
+def _check_heap(text):
+    from host_tools.build.micropython_vm import heap_bytes
+
+    try:
+        size = heap_bytes(text)
+    except ValueError:
+        size = 0
+    if not 16 * 1024 <= size <= 64 * 1024 * 1024:
+        raise CommandError("--heap %s: must be a size from 16k to 64m, e.g. 112k or 2m" % text)
 
 
 def _emulate_parser(sub):
@@ -155,6 +193,16 @@ def _emulate_parser(sub):
     run.add_argument("--start", help="simulated start time, ISO 8601 (default: now)")
     run.add_argument("--scenario", help="JSON scenario: plan, traffic, faults (docs/scenario.md); default: 100 MB, 2 Mbit/s")
     run.add_argument("--paced", action="store_true", help="pace the host link like the board's real UART (115200 8N1)")
+    run.add_argument("--image", metavar="PATH",
+                     help="boot this frozen image (invoke image --board emulated); default: that image when it is "
+                          "built from the code as it is now, else the .mpy files of build/mpy")
+    run.add_argument("--no-image", action="store_true", help="boot the .mpy files of build/mpy even if an image is built")
+    run.add_argument("--load-mpy", action="store_true",
+                     help="with an image: load the .mpy files of build/mpy into RAM instead of running the frozen "
+                          "modules, as stock MicroPython with a .mpy deploy does (to compare heaps)")
+    run.add_argument("--heap", metavar="SIZE",
+                     help="the firmware's heap, e.g. 112k (default: board.json's, the image's target board's or the "
+                          ".mpy files' own)")
     run.add_argument("--power-on-delay", type=float, default=1.0,
                      help="seconds before power returns after a cut (default 1)")
     bill.add_argument("--month", required=True, help="the month, YYYY-MM")

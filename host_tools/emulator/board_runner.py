@@ -2,7 +2,8 @@
 
 `BoardRunner(state_dir, speed, start_ms)` prepares the state directory (flash
 image, chip id, RTC file, wiring.json), creates the host-link cable (`PtyLink`)
-and the modem UART's cable, and then keeps one MicroPython process running `board/emulated/boot.py`:
+and the modem UART's cable, and then keeps one MicroPython process running `board/emulated/boot.py`
+(from build/mpy, or frozen in an image: `image=`, in the heap of board.json "image"):
 
 - the process id is in `STATE/firmware.pid`; SIGKILL of it is a power cut, after
   which the board powers up again from the same flash within `power_on_delay_s`;
@@ -27,7 +28,7 @@ import time
 
 from board import base
 from board.emulated import wiring
-from host_tools.build import micropython_vm
+from host_tools.build import micropython_vm, mpy_build
 from host_tools.emulator import state_folder
 from host_tools.emulator.carrier import Carrier
 from host_tools.emulator.modem_sim import SimulatedModem
@@ -35,6 +36,7 @@ from host_tools.emulator.ptylink import PtyLink
 from host_tools.emulator.scenario import load_scenario, scenario_source
 
 BOOT_SCRIPT = os.path.join(micropython_vm.REPO, "board", "emulated", "boot.py")
+FROZEN_BOOT = "board.emulated.boot"  # the same, frozen into an image: run with -m
 BOARD_JSON = os.path.join(micropython_vm.REPO, "board", "emulated", "board.json")
 
 
@@ -44,7 +46,8 @@ def _board_definition():
 
 
 class BoardRunner:
-    def __init__(self, state_dir, speed=1.0, start_ms=None, power_on_delay_s=1.0, paced=False, scenario=None):
+    def __init__(self, state_dir, speed=1.0, start_ms=None, power_on_delay_s=1.0, paced=False, scenario=None,
+                 image=None, heap=None, load_mpy=False):
         self.state_dir = os.path.abspath(state_dir)
         os.makedirs(self.state_dir, exist_ok=True)
         self.speed = speed
@@ -52,6 +55,12 @@ class BoardRunner:
         self.real_start_ms = time.time_ns() // 1000000
         self.sim_start_ms = self.real_start_ms if start_ms is None else start_ms
         self.definition = _board_definition()
+        # What boots: a frozen image (host_tools/build/image_build.py) in the heap of the
+        # board it stands for, or the .mpy files of build/mpy in the heap they need.
+        # Files deployed to STATE/fs (edgemeter deploy) boot before either.
+        self.image = os.path.abspath(image) if image else None
+        self._heap = heap
+        self.load_mpy = load_mpy  # the image's VM, but the .mpy files of build/mpy loaded into RAM
         # Paced, the host link carries bytes no faster than the board's UART would
         # (10 bits a byte: 8N1); unpaced it runs as fast as the ptys go.
         baud = self.definition["host_uart"]["baud"]
@@ -124,6 +133,7 @@ class BoardRunner:
                     "speed": self.speed,
                 },
                 "reset_cause": reset_cause,
+                "board": self.definition,
             },
         )
 
@@ -133,6 +143,13 @@ class BoardRunner:
         folder = self.path("fs")
         return folder if os.path.exists(os.path.join(folder, "main.py")) else None
 
+    @property
+    def heap(self):
+        """The firmware's heap: the one asked for, else the image's target board's, else what .mpy files need."""
+        if self._heap:
+            return self._heap
+        return self.definition["image"]["heap"] if self.image and not self.deployed else self.definition["heap"]
+
     def _power_on(self, reset_cause):
         self._write_wiring(reset_cause)
         console = open(self.path("console.log"), "ab")
@@ -140,10 +157,15 @@ class BoardRunner:
         deployed = self.deployed
         if deployed:  # boot what was deployed, like a board booting main.py from its filesystem
             env = dict(os.environ, MICROPYPATH=deployed + ":.frozen")
-            argv = micropython_vm.command([os.path.join(deployed, "main.py"), self.path(wiring.FILENAME)], self.definition["heap"])
+            argv = micropython_vm.command([os.path.join(deployed, "main.py"), self.path(wiring.FILENAME)], self.heap)
             self.process = subprocess.Popen(argv, env=env, cwd=deployed, **streams)
+        elif self.image:  # the frozen firmware, nothing imported from the file system
+            argv = [self.image, "-X", "heapsize=" + micropython_vm.heap_arg(self.heap), "-m", FROZEN_BOOT,
+                    self.path(wiring.FILENAME)]
+            path = (mpy_build.compile_tree() + ":" if self.load_mpy else "") + ".frozen"
+            self.process = subprocess.Popen(argv, env=dict(os.environ, MICROPYPATH=path), cwd=self.state_dir, **streams)
         else:  # the repository's code, compiled to build/mpy
-            self.process = micropython_vm.popen([BOOT_SCRIPT, self.path(wiring.FILENAME)], heap=self.definition["heap"], **streams)
+            self.process = micropython_vm.popen([BOOT_SCRIPT, self.path(wiring.FILENAME)], heap=self.heap, **streams)
         console.close()
         self.boots += 1
         with open(self.path("firmware.pid.tmp"), "w") as f:

@@ -1,6 +1,14 @@
-"""Fixtures for tests that run the whole emulated board."""
+"""Fixtures for tests that run the whole emulated board.
+
+They run on the frozen image (issue 17): `frozen_image` builds the emulated
+board's image once per session from the code as it is (invoke image --board
+emulated, incremental), and every `edgemeter emulate run` boots it by default,
+in the heap of the board it stands for (board.json "image" "heap"). Without
+MicroPython's source beside the clone they run on the .mpy files, with a warning.
+"""
 
 import json
+import warnings
 
 import pytest
 
@@ -18,6 +26,20 @@ def scenario_file(folder, scenario):
     path = folder / "scenario.json"
     path.write_text(json.dumps(scenario))
     return str(path)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def frozen_image():
+    from host_tools.build import image_build
+    from host_tools.build.micropython_source import source_dir
+
+    try:
+        image_build.build_image("emulated", log=lambda line: None)
+    except image_build.ImageError as exc:
+        if image_build.has_source():
+            raise  # the source is there: an image that does not build is a failure
+        warnings.warn("the emulator tests run on .mpy files, not the frozen image: %s (%s)" % (exc, source_dir()))
+    return image_build.current("emulated")
 
 
 @pytest.fixture

@@ -3,9 +3,9 @@
 The host reads from the sequence number after what it has, stores what it got
 durably, and only then acknowledges; the device deletes acknowledged segments.
 Reads are side-effect free, so a lost response is simply asked for again.
+A read's records go from flash into one buffer taken at boot, and from there
+into the server's response buffer: a 4 KB batch needs no new block.
 """
-
-import gc
 
 from firmware.smp.groups.arguments import identity, uint
 from firmware.smp.server import SMPError
@@ -15,14 +15,21 @@ from protocol import smp
 
 
 class LogCommands:
-    def __init__(self, server, log):
+    def __init__(self, server, log, batch=None):
+        """`batch`: batch_buffer(server), taken early at boot (a new one if None)."""
         self._server = server
         self._log = log
+        self._batch = batch or self.batch_buffer(server)
         server.register(m.GROUP, {
             (m.CMD_STATUS, smp.OP_READ): self.status,
             (m.CMD_READ, smp.OP_READ): self.read,
             (m.CMD_ACK, smp.OP_WRITE): self.ack,
         })
+
+    @staticmethod
+    def batch_buffer(server):
+        """The buffer a read's records go into: what a response of the server has room for."""
+        return bytearray(server.buf_size - m.READ_OVERHEAD)
 
     def status(self, request):
         status = self._log.status()
@@ -46,17 +53,11 @@ class LogCommands:
 
     def read(self, request):
         start = uint(request, "start", self._log.ack_seq + 1)
-        budget = self._server.buf_size - m.READ_OVERHEAD
-        wanted = uint(request, "max", budget)
-        try:
-            recs = b"".join(self._log.read(start, min(wanted, budget)))
-        except MemoryError:
-            # The heap has no room for a full batch just now: send a smaller one.
-            gc.collect()
-            recs = b"".join(self._log.read(start, min(wanted, budget) // 4))
+        batch = memoryview(self._batch)
+        size = self._log.read_into(start, batch[: min(uint(request, "max", len(batch)), len(batch))])
         reply = identity(self._log)
         reply["head"] = self._log.head_seq
-        reply["recs"] = recs
+        reply["recs"] = batch[:size]
         return reply
 
     def ack(self, request):
