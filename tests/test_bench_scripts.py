@@ -39,3 +39,11 @@ def test_the_wear_bench_programs_only_erased_flash_and_wears_the_journal_evenly(
     layout = dict(stats["layout"])
     journal = stats["erases_per_day"][layout["state"] : layout["state"] + layout["checkpoints"]]
     assert max(journal) - min(journal) <= 1  # the ring goes round: no block erased more than another lap
+
+
+def test_the_heap_months_scenario_is_one_the_emulator_takes():
+    from bench import heap_month
+    from host_tools.emulator.scenario import parse_scenario
+
+    month = parse_scenario(heap_month.scenario())
+    assert month.plan.quota_bytes == 300 * 1048576 and len(month.messages) >= 4

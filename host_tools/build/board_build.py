@@ -30,6 +30,10 @@ from host_tools.build.micropython_vm import REPO
 from host_tools.build.mpy_build import DATA_FILES, BuildError, compile_module, compiler, copy_data_file
 
 BOARDS_DIR = os.path.join(REPO, "board")
+# The heap the firmware needs when its modules are .mpy files loaded into RAM, on a
+# 32-bit MCU: the bench's "smallest heap the month completes in, .mpy files in
+# RAM" with room to spare (bench/heap_month.py). A board with less runs the image.
+MPY_HEAP_BYTES = 160 * 1024
 BUILD_ROOT = os.path.join(REPO, "build")
 APPLICATION_PACKAGES = ("protocol", "firmware")
 
@@ -37,6 +41,16 @@ MAIN = '''"""Boot edgemeter on this board: {board}.
 
 Written by host_tools/build/board_build.py.
 """
+
+import sys
+
+# Frozen modules first: on a board that runs the image (edgemeter deploy --frozen)
+# the board's data folder beside this file (board/{name}/board.json) would
+# otherwise stand for the frozen package `board`. On one with .mpy files it
+# changes nothing: the image then freezes none of edgemeter.
+if ".frozen" in sys.path:
+    sys.path.remove(".frozen")
+    sys.path.insert(0, ".frozen")
 
 from board.{name} import board
 from firmware import main
@@ -143,6 +157,19 @@ def build_board(name, out_root=BUILD_ROOT):
     with open(os.path.join(out, "manifest.py"), "w", encoding="utf-8") as f:
         f.write(_manifest(name, spec, out))
     return out
+
+
+def frozen_files(folder):
+    """What a board that runs the image still needs on its filesystem, from a build
+    folder: main.py and the board's data files (frozen modules carry no data)."""
+    return [rel for rel in _files_under(folder) if rel == "main.py" or rel.endswith(DATA_FILES)]
+
+
+def _files_under(folder):
+    found = []
+    for path, _dirs, files in os.walk(folder):
+        found += [os.path.relpath(os.path.join(path, f), folder).replace(os.sep, "/") for f in files]
+    return sorted(found)
 
 
 def _data_files(name):

@@ -25,6 +25,7 @@ cannot be installed from the registries here: with IDF_PATH set (ESP-IDF's
 export.sh) it is built the same way, otherwise ImageError says how.
 """
 
+import glob
 import hashlib
 import json
 import os
@@ -104,6 +105,10 @@ def build_image(board, log=print):
     work = os.path.join(WORK_ROOT, board)
     os.makedirs(work, exist_ok=True)
     mpy_cross = _mpy_cross(src, log)
+    # makemanifest regenerates the frozen content only when a module is newer than it:
+    # a module gone from the manifest would stay frozen. Each build makes it anew.
+    for stale in glob.glob(os.path.join(work, "*", "frozen_content.c")):
+        os.remove(stale)
     built_files, frozen_c = BUILDERS[port](src, work, mpy_cross, manifest, spec, log)
     missing = _not_frozen(frozen_c, board_build.board_sources(board) + list(PORT_MODULES))
     if missing:

@@ -4,6 +4,10 @@
 
 1. `invoke build --board B`'s work: the device packages compiled to .mpy with the
    board's architecture flags, and the board's main.py (host_tools/build/board_build.py);
+   the .mpy files are loaded into RAM, so they go only to a board whose heap
+   (board.json "heap") holds them (board_build.MPY_HEAP_BYTES); another board
+   needs the image (`invoke image`, flashed as its board.json "image" "flash_with"
+   says), and then `--frozen` copies only main.py and the board's data files;
 2. mpremote copies that tree onto the board's filesystem over the raw REPL
    (`resume`: whatever runs is interrupted with Ctrl-C, nothing is soft-reset first);
 3. the board is reset, so main.py starts the new firmware;
@@ -48,17 +52,19 @@ def _mpremote(port, *command, timeout=COPY_TIMEOUT_S):
     return done.stdout
 
 
-def copy_tree(folder, port):
-    """Copy every file under `folder` to the same path on the board, in one mpremote
-    session: folders made first (those already there kept), then each file. Paths
-    are relative to the board's working folder ("/" on a board). The file count."""
+def copy_tree(folder, port, only=None):
+    """Copy every file under `folder` (or those of `only`, paths relative to it) to the
+    same path on the board, in one mpremote session: folders made first (those
+    already there kept), then each file. Paths are relative to the board's working
+    folder ("/" on a board). The file count."""
     folders, files = [], []
     for root, dirs, names in os.walk(folder):
         dirs.sort()
         rel = os.path.relpath(root, folder).replace(os.sep, "/")
-        if rel != ".":
+        chosen = [name for name in sorted(names) if only is None or (rel + "/" if rel != "." else "") + name in only]
+        if rel != "." and (only is None or any(path.startswith(rel + "/") for path in only)):
             folders.append(rel)
-        files += [(os.path.join(root, name), (rel + "/" if rel != "." else "") + name) for name in sorted(names)]
+        files += [(os.path.join(root, name), (rel + "/" if rel != "." else "") + name) for name in chosen]
     make = "import os\nfor d in %r:\n try:\n  os.mkdir(d)\n except OSError:\n  pass" % (folders,)
     command = ["exec", make]
     for source, target in files:
@@ -91,12 +97,13 @@ def do_deploy(args):
         folder = board_build.build_board(args.board)
     except board_build.UnknownBoard as error:
         raise CommandError(str(error)) from None
+    only = _what_fits(args.board, board_build.definition(args.board), args.frozen, folder)
     link = link_of(args)
     port = link.port
     smp_link = Link(args.check_port, link.baud, link.timeout_s) if args.check_port else link
     if _mpremote(port, "exec", "print('raw REPL ok')", timeout=PROBE_TIMEOUT_S).strip() != "raw REPL ok":
         raise CommandError("%s did not run code in a MicroPython raw REPL: is it a MicroPython board?" % port)
-    count = copy_tree(folder, port)
+    count = copy_tree(folder, port, only)
     print("copied %d files from %s to %s" % (count, os.path.relpath(folder), port))
     if args.no_reset:
         return
@@ -116,6 +123,27 @@ def do_deploy(args):
     print("%s: its key is in %s" % (device, KeyFile().path))
 
 
+def _what_fits(board, spec, frozen, folder):
+    """The files to copy (None: all of the build): the .mpy files only where the board's
+    heap takes them; a board that runs the image (--frozen) gets main.py and its data.
+    CommandError saying how to flash the image where the .mpy files do not fit."""
+    from host_tools.build.board_build import MPY_HEAP_BYTES, frozen_files
+    from host_tools.build.micropython_vm import heap_bytes
+
+    if frozen:
+        print("%s runs the image with the firmware frozen in: copying main.py and the board's data only" % board)
+        return frozen_files(folder)
+    heap = heap_bytes(spec["heap"])
+    if heap < MPY_HEAP_BYTES:
+        raise CommandError(
+            "%s has a %d KB heap; the firmware as .mpy files needs about %d KB: it needs the image, with the firmware "
+            "frozen in. Build it with invoke image --board %s, flash it (%s), then edgemeter deploy --board %s "
+            "--port PORT --frozen" % (board, heap // 1024, MPY_HEAP_BYTES // 1024, board,
+                                       spec.get("image", {}).get("flash_with", "see docs/adding-a-board.md"), board))
+    print("%s: .mpy files (its heap %d KB; they need about %d KB)" % (board, heap // 1024, MPY_HEAP_BYTES // 1024))
+    return None
+
+
 def _deploy_parser(sub):
     p = sub.add_parser(
         "deploy",
@@ -127,6 +155,9 @@ def _deploy_parser(sub):
     )
     p.add_argument("--board", required=True, help="board folder name under board/ (invoke build --board lists them)")
     add_link(p)
+    p.add_argument("--frozen", action="store_true",
+                   help="the board runs the image with the firmware frozen in (invoke image): copy main.py and "
+                        "the board's data files only")
     p.add_argument("--no-reset", action="store_true", help="copy only; do not reset the board or check it")
     p.add_argument("--no-check", action="store_true", help="reset, but do not wait for the firmware's version over SMP")
     p.add_argument("--check-port", help="read the version on this port instead (a board whose SMP link is another UART)")

@@ -129,7 +129,9 @@ def _emulated_board(args):
         print("serial: %s" % runner.link.host_path, flush=True)
         print("state: %s" % runner.state_dir, flush=True)
         if runner.deployed:
-            print("firmware: deployed in %s (edgemeter deploy)" % runner.deployed, flush=True)
+            print("firmware: deployed in %s (edgemeter deploy)%s, heap %s"
+                  % (runner.deployed, ", on the image %s" % runner.image if runner.runs_image() else "", runner.heap),
+                  flush=True)
         elif runner.image:
             print("firmware: %s %s, heap %s" % (".mpy files of build/mpy on" if runner.load_mpy else "frozen in",
                                                 runner.image, runner.heap), flush=True)

@@ -143,29 +143,41 @@ class BoardRunner:
         folder = self.path("fs")
         return folder if os.path.exists(os.path.join(folder, "main.py")) else None
 
+    def runs_image(self):
+        """Whether the image's VM boots: unless .mpy files were deployed (they are loaded
+        on the stock VM, in the heap they need); a `deploy --frozen` left only main.py."""
+        deployed = self.deployed
+        return bool(self.image) and not (deployed and os.path.isdir(os.path.join(deployed, "firmware")))
+
     @property
     def heap(self):
         """The firmware's heap: the one asked for, else the image's target board's, else what .mpy files need."""
         if self._heap:
             return self._heap
-        return self.definition["image"]["heap"] if self.image and not self.deployed else self.definition["heap"]
+        return self.definition["image"]["heap"] if self.runs_image() else self.definition["heap"]
 
     def _power_on(self, reset_cause):
         self._write_wiring(reset_cause)
         console = open(self.path("console.log"), "ab")
         streams = {"stdin": subprocess.DEVNULL, "stdout": console, "stderr": subprocess.STDOUT}
         deployed = self.deployed
-        if deployed:  # boot what was deployed, like a board booting main.py from its filesystem
+        wiring_path = self.path(wiring.FILENAME)
+        if self.runs_image():  # the frozen firmware: nothing imported from the file system
+            heap = ["-X", "heapsize=" + micropython_vm.heap_arg(self.heap)]
+            if deployed:  # like a board with the image booting the main.py `deploy --frozen` put there
+                argv, cwd, path = [self.image, *heap, os.path.join(deployed, "main.py"), wiring_path], deployed, deployed
+            else:
+                argv, cwd, path = [self.image, *heap, "-m", FROZEN_BOOT, wiring_path], self.state_dir, None
+            if self.load_mpy:
+                path = mpy_build.compile_tree()
+            env = dict(os.environ, MICROPYPATH=(path + ":" if path else "") + ".frozen")
+            self.process = subprocess.Popen(argv, env=env, cwd=cwd, **streams)
+        elif deployed:  # boot what was deployed, like a board booting main.py from its filesystem
             env = dict(os.environ, MICROPYPATH=deployed + ":.frozen")
-            argv = micropython_vm.command([os.path.join(deployed, "main.py"), self.path(wiring.FILENAME)], self.heap)
+            argv = micropython_vm.command([os.path.join(deployed, "main.py"), wiring_path], self.heap)
             self.process = subprocess.Popen(argv, env=env, cwd=deployed, **streams)
-        elif self.image:  # the frozen firmware, nothing imported from the file system
-            argv = [self.image, "-X", "heapsize=" + micropython_vm.heap_arg(self.heap), "-m", FROZEN_BOOT,
-                    self.path(wiring.FILENAME)]
-            path = (mpy_build.compile_tree() + ":" if self.load_mpy else "") + ".frozen"
-            self.process = subprocess.Popen(argv, env=dict(os.environ, MICROPYPATH=path), cwd=self.state_dir, **streams)
         else:  # the repository's code, compiled to build/mpy
-            self.process = micropython_vm.popen([BOOT_SCRIPT, self.path(wiring.FILENAME)], heap=self.heap, **streams)
+            self.process = micropython_vm.popen([BOOT_SCRIPT, wiring_path], heap=self.heap, **streams)
         console.close()
         self.boots += 1
         with open(self.path("firmware.pid.tmp"), "w") as f:

@@ -25,7 +25,9 @@ async def _device_log(port):
             got = split_frames((await device.request(RecordsRead(start=start))).recs)
             frames += got
             start += len(got)
-    return status, frames
+    # The last batch may hold a record written since the status (the clock writes
+    # cross an hour: its usage record): the reference is the log as of the status.
+    return status, frames[: status.head - status.first + 1]
 
 
 def _fast_device(port):
