@@ -100,7 +100,7 @@ def month(heap, image, mpy=False, seed=1):
                     why.append("pull failed on day %d" % day)
                 readings.append(_in_use(board.port))
         except (TimeoutError, OSError) as exc:
-            why.append("board lost: %s" % exc)
+            why.append("board lost: %s" % str(exc).splitlines()[0][:120])
         finally:
             board.stop()
         with open(os.path.join(state, "console.log"), encoding="utf-8", errors="replace") as f:
