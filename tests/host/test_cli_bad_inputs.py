@@ -82,7 +82,10 @@ BAD_VALUES = (
     ["emulate", "run", "--state", "{state}", "--start", "next week"],
     ["emulate", "bill", "--state", "{state}", "--month", "2026-13"],
     ["emulate", "--state", "{state}"],
+    ["emulate", "run", "--state", "{state}", "--heap", "lots"],
+    ["emulate", "run", "--state", "{state}", "--heap", "4k"],
     ["deploy", "--board", "no_such_board", "-p", "/dev/null"],
+    ["deploy", "--board", "pico_ec25", "-p", "/dev/null"],
     ["completion", "fish"],
     ["no-such-command"],
 )
@@ -121,6 +124,8 @@ BAD_PATHS = (
     ["emulate", "run", "--state", "{state}", "--scenario", "{list}"],
     ["emulate", "run", "--state", "{state}", "--scenario", "{missing}"],
     ["emulate", "run", "--state", "{state}", "--scenario", "{folder}"],
+    ["emulate", "run", "--state", "{state}", "--image", "{missing}"],
+    ["emulate", "run", "--state", "{state}", "--image", "{garbage}"],
 )
 TABLE = ([command + ["--port", port] for command in DEVICE_COMMANDS for port in PORTS]
          + list(BAD_VALUES) + list(BAD_PATHS))
