@@ -18,42 +18,32 @@ from protocol.smp_serial import crc16_xmodem
 DELIMITER = 0
 
 
-def _stuff(chunks, out):
-    """COBS-stuff the bytes of `chunks` into `out` (None: only count); the frame's
-    length with its delimiter. One pass counts, a second writes: the frame is
-    built in one buffer of its exact size, with no copy of the message."""
-    code_at = 0
-    write = 1
-    code = 1
-    for chunk in chunks:
+def encode_blocks(message):
+    """Yield the COBS frame of an SMP message (with its CRC and the trailing delimiter)
+    block by block, each at most 255 bytes: a 4 KB response goes out without a 4 KB
+    block of heap (a fragmented heap may have none)."""
+    block = bytearray(255)  # the code byte, then up to 254 data bytes
+    n = 0
+    for chunk in (message, struct.pack(">H", crc16_xmodem(message))):
         for byte in chunk:
             if byte:
-                if out is not None:
-                    out[write] = byte
-                write += 1
-                code += 1
-                if code != 0xFF:
+                n += 1
+                block[n] = byte
+                if n < 254:
                     continue
-            if out is not None:
-                out[code_at] = code
-            code_at = write
-            write += 1
-            code = 1
-    if out is not None:
-        out[code_at] = code
-        out[write] = DELIMITER
-    return write + 1
+                block[0] = 0xFF  # 254 data bytes and no zero after them
+            else:
+                block[0] = n + 1
+            yield bytes(memoryview(block)[: n + 1])
+            n = 0
+    block[0] = n + 1
+    block[n + 1] = DELIMITER
+    yield bytes(memoryview(block)[: n + 2])
 
 
 def encode(message):
-    """One COBS frame (with its trailing delimiter) for an SMP message, a bytearray.
-
-    A 4 KB response costs one 4 KB block (the frame, sized first), not four: on a
-    fragmented heap, fewer big blocks are what lets the answer go out."""
-    chunks = (message, struct.pack(">H", crc16_xmodem(message)))
-    out = bytearray(_stuff(chunks, None))
-    _stuff(chunks, out)
-    return out
+    """The whole COBS frame (with its trailing delimiter) of an SMP message."""
+    return b"".join(encode_blocks(message))
 
 
 def decode_frame(frame):

@@ -19,10 +19,6 @@ from protocol import smp_cobs, smp_serial
 _READ_CHUNK = 256
 
 
-def _one_cobs_frame(message):
-    yield smp_cobs.encode(message)
-
-
 class SerialLink:
     """The host UART's two decoders (their counters are the SMP statistics' "serial"
     and "cobs" groups) and the loop that answers requests on it."""
@@ -48,7 +44,7 @@ class SerialLink:
                 # Up to the last line end these bytes were console lines, not COBS.
                 cobs.reset()
                 data = data[data.rfind(b"\n") + 1 :]
-            requests += [(message, _one_cobs_frame) for message in cobs.feed(data)]
+            requests += [(message, smp_cobs.encode_blocks) for message in cobs.feed(data)]
             for message, frame in requests:
                 try:
                     response = server.handle(message)
