@@ -36,7 +36,7 @@ from host_tools.emulator.process import EDGEMETER, EmulatorProcess
 SPEED = 40000
 DAYS = 30
 CUTS = 4
-STEP = 4 * 1024
+STEP = 8 * 1024
 GOAL = 96 * 1024
 SUBSCRIBER = "+8613800138000"
 
