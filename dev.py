@@ -11,9 +11,11 @@ only when pyproject.toml has changed. Before `test`, when dev.py runs as root wi
 apt-get, it installs the Debian packages the suite needs that are missing: chromium
 and fonts-noto-cjk (the HTML report test renders the page and checks its Chinese is
 drawn, not boxes), gcc-multilib, gcc-arm-none-eabi (with newlib) and cmake (the
-firmware images, `invoke image`). Without them those tests fail, saying what to install.
+firmware images, `invoke image`), postgresql (a throwaway cluster for the ledger's
+PostgreSQL tests). Without them those tests fail, saying what to install.
 """
 
+import glob
 import hashlib
 import os
 import shutil
@@ -87,6 +89,8 @@ def missing_packages():
         missing += ["gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "libstdc++-arm-none-eabi-newlib"]
     if not shutil.which("cmake"):
         missing.append("cmake")
+    if not glob.glob("/usr/lib/postgresql/*/bin/initdb"):
+        missing.append("postgresql")  # the ledger's PostgreSQL tests start a cluster of their own
     return missing
 
 
