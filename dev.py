@@ -67,15 +67,6 @@ def _has_cjk_font():
     return bool(listed.stdout.strip())
 
 
-def _compiles_32bit():
-    """Whether gcc builds 32-bit programs (gcc-multilib): the emulated board's image is 32-bit."""
-    if not shutil.which("gcc"):
-        return False
-    done = subprocess.run(["gcc", "-m32", "-x", "c", "-o", os.devnull, "-"], input="int main(void){return 0;}",
-                          capture_output=True, text=True)
-    return done.returncode == 0
-
-
 def missing_packages():
     """Debian packages the test suite needs that are not installed: chromium and a Chinese
     font (the claim's HTML report is rendered), the tool chains the images are built with
@@ -83,7 +74,9 @@ def missing_packages():
     missing = [] if shutil.which("chromium") else ["chromium"]
     if not _has_cjk_font():
         missing.append("fonts-noto-cjk")
-    if not _compiles_32bit():
+    from host_tools.build.image_build import compiles_32bit  # beside this file; standard library only
+
+    if not compiles_32bit():
         missing.append("gcc-multilib")
     if not shutil.which("arm-none-eabi-gcc"):
         missing += ["gcc-arm-none-eabi", "libnewlib-arm-none-eabi", "libstdc++-arm-none-eabi-newlib"]

@@ -128,8 +128,9 @@ def build_image(board, log=print):
     return info
 
 
-def _compiles_32bit():
-    # The emulated board's image is a 32-bit build, as its boards are: gcc -m32 and a 32-bit libc.
+def compiles_32bit():
+    """Whether gcc builds 32-bit programs (gcc-multilib): the emulated board's image is a
+    32-bit build, as its boards are. Standard library only: dev.py asks it before .venv exists."""
     if not shutil.which("gcc"):
         return False
     done = subprocess.run(["gcc", "-m32", "-x", "c", "-o", os.devnull, "-"], input="int main(void){return 0;}",
@@ -144,7 +145,7 @@ def _check_tools(board, port, spec):
             "which are not installed here: install ESP-IDF, run its export.sh, then invoke image --board %s again "
             "(docs/adding-a-board.md, \"Building an image\")" % (board, board))
     missing = sorted({package for tool, package in TOOLS.get(port, {}).items() if not shutil.which(tool)})
-    if port == "unix" and "MICROPY_FORCE_32BIT=1" in spec["micropython"]["make"] and not _compiles_32bit():
+    if port == "unix" and "MICROPY_FORCE_32BIT=1" in spec["micropython"]["make"] and not compiles_32bit():
         missing.append("gcc-multilib")
     if missing:
         packages = RP2_PACKAGES if port == "rp2" else missing
