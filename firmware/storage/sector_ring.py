@@ -91,8 +91,9 @@ class SectorRing:
             return None
         frame = bytearray(size) if into is None else into
         self.flash.readblocks(index, frame, offset)
-        view = memoryview(frame)
-        if frame[0] << 8 | frame[1] != length or struct.unpack_from(">I", frame, size - 4)[0] != binascii.crc32(view[2 : size - 4]):
+        try:
+            records.body_of(frame, limit)  # the frame fills the buffer: its length and CRC, no copy
+        except records.RecordError:
             return None
         return frame
 
