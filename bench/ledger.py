@@ -13,7 +13,7 @@ import tempfile
 import time
 
 from bench.table import Row
-from host_tools.ledger.store import Ledger
+from host_tools.ledger.store import open_ledger
 from protocol import records as rec
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -46,7 +46,7 @@ def rows():
         path = os.path.join(folder, "bench.sqlite")
         batches = list(_batches())
         stored = 0
-        with Ledger(path) as ledger:
+        with open_ledger(path) as ledger:
             start = time.perf_counter()
             for device, epoch, frames in batches:
                 stored += ledger.add(device, epoch, frames)[0]

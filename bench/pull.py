@@ -18,7 +18,7 @@ from bench.table import Row
 from host_tools.device.session import Device
 from host_tools.emulator.process import EmulatorProcess
 from host_tools.ledger.pull import pull
-from host_tools.ledger.store import Ledger
+from host_tools.ledger.store import open_ledger
 
 sys.path.insert(0, os.path.join(os.path.dirname(os.path.dirname(os.path.abspath(__file__))), "tests", "integration"))
 from records_workload import produce  # noqa: E402
@@ -29,7 +29,7 @@ LINE_RATE = 115200 / 10  # bytes/s of an 8N1 UART
 
 def _pull(board, ledger_path, framing="console"):
     result = asyncio.run(pull(board.port, ledger_path, lambda port: Device(port, framing=framing)))
-    with Ledger(ledger_path) as ledger:
+    with open_ledger(ledger_path) as ledger:
         frame_bytes = sum(len(frame) for frame in ledger.frames(result.device, result.epoch))
     return result, frame_bytes
 

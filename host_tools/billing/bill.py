@@ -219,6 +219,14 @@ def detect_encoding(path):
     raise BillError(path, 1, None, "neither UTF-8 nor GB18030 text; export the bill again as CSV")
 
 
+def bill_phone(path):
+    """The phone number the bill at `path` names in its preamble (手机号码), or None."""
+    preamble = {}
+    for _item in read_bill(path, preamble):
+        break  # the preamble comes before the first row
+    return preamble.get("手机号码") or None
+
+
 def read_bill(path, preamble=None):
     """The items of the bill at `path`, in file order; BillError at the first bad row.
     `preamble`: a dict that gets the carrier export's preamble lines before its first

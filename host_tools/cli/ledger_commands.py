@@ -1,7 +1,9 @@
 """edgemeter subcommands on the host ledger: pull (device to ledger), log (what it
-holds), reconcile (the carrier's bills against it), ledger check (integrity, gaps,
-MAC chains) and ledger backup (a consistent copy). Only pull writes the ledger;
-the others open it read-only (an archived ledger on read-only media reads)."""
+holds), reconcile (the carrier's bills against it), ledger init (create or migrate),
+ledger check (integrity, gaps, MAC chains), ledger backup (a consistent copy) and
+ledger sync (one ledger's records into another). Only pull, init and sync write a
+ledger; the others open it read-only (an archived ledger on read-only media reads).
+Every --ledger is an SQLite file or a PostgreSQL URL (host_tools/ledger/store.py)."""
 
 import argparse
 import asyncio
@@ -10,7 +12,7 @@ import os
 import sys
 
 from host_tools.cli.common import CommandError, add_actions, add_json, add_link, file_problem, link_of, write_file
-from host_tools.ledger.store import Ledger, LedgerDamaged, LedgerError
+from host_tools.ledger.store import LedgerDamaged, LedgerError, is_url, open_ledger, shown_target
 from protocol.units import KB, MB
 
 # --- pull --------------------------------------------------------------------
@@ -22,7 +24,7 @@ def do_pull(args):
     link = link_of(args)
     result = asyncio.run(pull(link.port, args.ledger, lambda _port: link.device(framing=args.framing)))
     try:
-        with Ledger(args.ledger, readonly=True) as ledger:
+        with open_ledger(args.ledger, readonly=True) as ledger:
             verdict = _verdict(ledger, result.device)
     except LedgerDamaged as damaged:
         raise CommandError("%s: the device still holds every record after seq %d; pull into a new ledger"
@@ -81,7 +83,7 @@ def _pull_parser(sub):
         epilog="example: edgemeter pull --port /dev/ttyUSB0 --ledger field.sqlite --json",
     )
     add_link(p)
-    p.add_argument("--ledger", required=True, help="SQLite ledger file (created if missing)")
+    p.add_argument("--ledger", required=True, help=LEDGER_HELP + "; a file is created if missing, a database by ledger init")
     p.add_argument(
         "--framing",
         choices=("console", "cobs"),
@@ -201,9 +203,8 @@ def _selected(ledger, args):
 def _print_log(ledger, args):
     from protocol.record_names import TYPES
 
-    held = sorted({log[0] for log in ledger.devices()})
-    if args.device is not None and args.device not in held:
-        raise CommandError("no device %s in the ledger (it has: %s)" % (args.device, ", ".join(held) or "none"))
+    if args.device is not None and not ledger.has_device(args.device):
+        raise CommandError("no device %s in the ledger (it has: %s)" % (args.device, _some(ledger.device_ids())))
     records = _selected(ledger, args)
     if args.json:
         # One JSON array, written record by record: a big ledger never sits in memory.
@@ -237,16 +238,24 @@ def _print_log(ledger, args):
                                         " match the filters" if filtered else "", args.ledger))
 
 
+LEDGER_HELP = "SQLite ledger file, or a PostgreSQL ledger's URL (postgresql://user@host/db)"
+
+
+def reading(target, missing):
+    """The ledger at `target` opened read-only; CommandError `missing` if it is a file not there."""
+    if not is_url(target) and not os.path.exists(target):
+        raise CommandError(missing)
+    return open_ledger(target, readonly=True)
+
+
 def _damaged_hint(error):
     """A LedgerDamaged message with what to do: check it, pull into a new ledger."""
     return "%s: edgemeter ledger check %s says what; pull into a new ledger" % (error, error.path)
 
 
 def do_log(args):
-    if not os.path.exists(args.ledger):
-        raise CommandError("no ledger at %s: pull records first with edgemeter pull" % args.ledger)
     try:
-        with Ledger(args.ledger, readonly=True) as ledger:
+        with reading(args.ledger, "no ledger at %s: pull records first with edgemeter pull" % args.ledger) as ledger:
             _print_log(ledger, args)
     except LedgerDamaged as exc:
         raise CommandError(_damaged_hint(exc)) from None
@@ -262,7 +271,7 @@ def _log_parser(sub):
         "          edgemeter log --ledger field.sqlite --type reminder_sent,reminder_delivered --since 2026-12-01 --last 20",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--ledger", required=True, help="SQLite ledger file written by edgemeter pull")
+    p.add_argument("--ledger", required=True, help=LEDGER_HELP + ", written by edgemeter pull")
     p.add_argument("--device", help="only this device id (exit 1, listing the ledger's devices, if it holds none such)")
     p.add_argument("--type", action="append", type=_record_type, metavar="TYPE[,TYPE]",
                    help="only records of these types (boot, usage, reminder_sent ...); repeat or separate with commas")
@@ -274,15 +283,40 @@ def _log_parser(sub):
     p.set_defaults(handler=do_log)
 
 
-def _ledger_device(ledger, wanted):
-    devices = sorted({row[0] for row in ledger.devices()})
+def _some(devices, most=10):
+    """Device ids for a message: at most `most`, then how many more."""
+    shown = ", ".join(devices[:most]) or "none"
+    return shown + (" and %d more" % (len(devices) - most) if len(devices) > most else "")
+
+
+def _ledger_device(ledger, wanted, bills):
+    """The device to reconcile: --device, the ledger's only one, or the one whose
+    subscriber number is the bills' phone number (a fleet's ledger)."""
+    from host_tools.billing.bill import bill_phone
+    from host_tools.billing.device_evidence import phone_number
+
     if wanted:
-        if wanted not in devices:
-            raise CommandError("no device %s in the ledger (it has: %s)" % (wanted, ", ".join(devices) or "none"))
+        if not ledger.has_device(wanted):
+            raise CommandError("no device %s in the ledger (it has: %s)" % (wanted, _some(ledger.device_ids())))
         return wanted
-    if len(devices) != 1:
-        raise CommandError("the ledger holds %s: say which with --device" % (", ".join(devices) if devices else "no device"))
-    return devices[0]
+    devices = ledger.device_ids()
+    if len(devices) == 1:
+        return devices[0]
+    if not devices:
+        raise CommandError("the ledger holds no device: pull its records first with edgemeter pull")
+    phones = sorted({phone_number(phone) for phone in map(bill_phone, bills) if phone})
+    if not phones:
+        raise CommandError("the ledger holds %s and the bill names no phone number: say which with --device"
+                           % _some(devices))
+    matched = sorted({device for device, _time, fields in ledger.subscriber_changes()
+                      if phone_number(fields.get("new")) in phones})
+    if len(matched) == 1:
+        return matched[0]
+    if not matched:
+        raise CommandError("no device in the ledger has had subscriber %s (the bill's phone number): say which "
+                           "with --device" % " or ".join(phones))
+    raise CommandError("devices %s have all had subscriber %s: say which with --device" % (_some(matched),
+                                                                                              " or ".join(phones)))
 
 
 def _whole_mb(text):
@@ -308,8 +342,9 @@ def do_reconcile(args):
     from host_tools.billing.bill import BillError
     from host_tools.billing.device_evidence import DeviceEvidence
 
-    if not os.path.exists(args.ledger):
-        raise CommandError("no ledger at %s: pull the device's records first with edgemeter pull" % args.ledger)
+    missing = "no ledger at %s: pull the device's records first with edgemeter pull" % args.ledger
+    if not is_url(args.ledger) and not os.path.exists(args.ledger):
+        raise CommandError(missing)
     try:
         today = datetime.date.fromisoformat(args.today) if args.today else datetime.date.today()
     except ValueError:
@@ -328,8 +363,8 @@ def do_reconcile(args):
     if args.plan_quota_mb is not None:
         agreement = dict(agreement or {}, plan_quota_mb=args.plan_quota_mb)
     try:
-        with Ledger(args.ledger, readonly=True) as ledger:
-            device = _ledger_device(ledger, args.device)
+        with reading(args.ledger, missing) as ledger:
+            device = _ledger_device(ledger, args.device, args.bill)
             verdict = _verdict(ledger, device)
             # Only records whose MAC checks out are evidence (all of them if no key is held).
             trusted = (r for r in ledger.records(device=device) if verdict.trusted(r["epoch"], r["seq"]))
@@ -370,10 +405,11 @@ def _reconcile_parser(sub):
         "bill formats, the agreement file and the rules: docs/bill-formats.md, docs/reconcile.md",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    p.add_argument("--ledger", required=True, help="SQLite ledger file written by edgemeter pull")
+    p.add_argument("--ledger", required=True, help=LEDGER_HELP + ", written by edgemeter pull")
     p.add_argument("--bill", required=True, action="append", help="an itemised bill (CSV, UTF-8 or GB18030); repeat for more months")
     p.add_argument("--account", required=True, choices=("prepaid", "postpaid"), help="how refunds are paid")
-    p.add_argument("--device", help="device id, when the ledger holds several")
+    p.add_argument("--device", help="device id, when the ledger holds several (default: the one whose subscriber "
+                   "number is the bill's 手机号码)")
     p.add_argument("--agreement", help="JSON: agreed tariffs, plan fee, promised discounts (default: the carrier's standard prices)")
     p.add_argument("--today", help="YYYY-MM-DD the claim is made (default today): sets the 5-month bill window")
     p.add_argument("--plan-quota-mb", type=_whole_mb, metavar="N",
@@ -385,17 +421,13 @@ def _reconcile_parser(sub):
     p.set_defaults(handler=do_reconcile)
 
 
-# --- ledger check, ledger backup ----------------------------------------------------
-
-
-def _explained(gap, links):
-    """Whether a gap (a, b) is records the device attested as acknowledged to another ledger."""
-    return gap[1] in links
+# --- ledger init, check, backup, sync -------------------------------------------------
 
 
 def _check_report(ledger):
     from host_tools.device.keys import KeyFile, KeyFileError
     from host_tools.ledger.evidence_check import verdict as mac_verdict
+    from host_tools.ledger.fleet import log_gaps
 
     report = {"ledger": ledger.path, "integrity": ledger.integrity(), "logs": [], "evidence": []}
     if report["integrity"] != ["ok"]:
@@ -403,7 +435,7 @@ def _check_report(ledger):
     keys = KeyFile()
     for device, epoch, count, first, head in ledger.devices():
         links = sorted({seq for seq, _link, _att in ledger.links(device, epoch)})
-        gaps = [{"from": a, "to": b, "linked": _explained((a, b), links)} for a, b in ledger.gaps(device, epoch)]
+        gaps = log_gaps(ledger, device, epoch)
         report["logs"].append({"device": device, "epoch": epoch, "records": count, "first": first, "head": head,
                                "gaps": gaps, "links": links})
     for device in sorted({log["device"] for log in report["logs"]}):
@@ -415,10 +447,8 @@ def _check_report(ledger):
 
 
 def do_ledger_check(args):
-    if not os.path.exists(args.file):
-        raise CommandError("no ledger at %s" % args.file)
     try:
-        with Ledger(args.file, readonly=True) as ledger:
+        with reading(args.file, "no ledger at %s" % args.file) as ledger:
             report = _check_report(ledger)
     except LedgerDamaged as exc:
         report = {"ledger": args.file, "integrity": [exc.detail], "logs": [], "evidence": []}
@@ -451,10 +481,8 @@ def do_ledger_check(args):
 
 
 def do_ledger_backup(args):
-    if not os.path.exists(args.file):
-        raise CommandError("no ledger at %s" % args.file)
     try:
-        with Ledger(args.file, readonly=True) as ledger:
+        with reading(args.file, "no ledger at %s" % args.file) as ledger:
             copied = ledger.backup(args.dest)
     except LedgerDamaged as exc:
         raise CommandError("%s: no backup written; pull into a new ledger" % exc) from None
@@ -466,16 +494,65 @@ def do_ledger_backup(args):
         print("backed up %d records from %s to %s (checked)" % (copied, args.file, args.dest))
 
 
+def do_ledger_init(args):
+    from host_tools.ledger.store import init_ledger
+
+    found, now = init_ledger(args.file)
+    what = "created" if found == 0 else ("up to date" if found == now else "migrated from schema %d" % found)
+    if args.json:
+        print(json.dumps({"ledger": shown_target(args.file), "schema_found": found, "schema": now}))
+    else:
+        print("ledger %s: schema %d, %s" % (shown_target(args.file), now, what))
+
+
+class Conflicting(CommandError):
+    """The two ledgers hold other bytes for one record: exit status 3, as records failing their MAC."""
+
+    exit_status = 3
+
+
+def do_ledger_sync(args):
+    from host_tools.ledger.sync import sync
+
+    if args.source == args.dest:
+        raise CommandError("--from and --to name the same ledger %s" % args.source)
+    with reading(args.source, "no ledger at %s" % args.source) as source:
+        if not is_url(args.dest):
+            from host_tools.ledger.store import check_target
+
+            check_target(args.dest)
+        with open_ledger(args.dest) as dest:
+            result = sync(source, dest)
+    if args.json:
+        print(json.dumps(result.as_json()))
+    else:
+        print("synced %s into %s: %d logs, %d records read, %d copied, %d already there, %d links, %d pulls"
+              % (result.source, result.dest, result.logs, result.records, result.copied, result.already,
+                 result.links, result.pulls))
+    for device, epoch, seq, why in result.refused[:20]:
+        print("edgemeter: %s epoch %d seq %d in %s does not check out (%s): not copied"
+              % (device, epoch, seq, result.source, why), file=sys.stderr)
+    for device, epoch, seq in result.conflicts[:20]:
+        print("edgemeter: %s epoch %d seq %d: %s holds other bytes than %s; it keeps its own"
+              % (device, epoch, seq, result.dest, result.source), file=sys.stderr)
+    if result.conflicts or result.refused:
+        raise Conflicting("%d records conflict and %d do not check out: the evidence differs, find out why before "
+                          "using either ledger's copy" % (len(result.conflicts), len(result.refused)))
+
+
 def do_ledger(args):
-    {"check": do_ledger_check, "backup": do_ledger_backup}[args.action](args)
+    {"check": do_ledger_check, "backup": do_ledger_backup, "init": do_ledger_init,
+     "sync": do_ledger_sync}[args.action](args)
 
 
 def _ledger_parser(sub):
     p = sub.add_parser(
         "ledger",
-        help="check a ledger (integrity, gaps, MAC chains) or back it up",
+        help="create, check, back up or sync a ledger (integrity, gaps, MAC chains)",
         epilog="examples: edgemeter ledger check field.sqlite\n"
-        "          edgemeter ledger backup field.sqlite /media/usb/field-2026-12-01.sqlite",
+        "          edgemeter ledger backup field.sqlite /media/usb/field-2026-12-01.sqlite\n"
+        "          edgemeter ledger init postgresql://ops@db.example/fleet\n"
+        "          edgemeter ledger sync --from field.sqlite --to postgresql://ops@db.example/fleet",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     actions = add_actions(p)
@@ -484,15 +561,30 @@ def _ledger_parser(sub):
         help="integrity (SQLite), gaps per device and epoch, MAC chains; read-only",
         epilog="exit status: 0 all good; 1 the file is damaged; 3 records failed their MAC check",
     )
-    check.add_argument("file", metavar="FILE", help="the ledger file")
+    check.add_argument("file", metavar="LEDGER", help=LEDGER_HELP)
     add_json(check)
     backup = actions.add_parser(
         "backup",
         help="copy the ledger to a new file with SQLite's online backup (safe while a pull writes)",
     )
-    backup.add_argument("file", metavar="FILE", help="the ledger file")
+    backup.add_argument("file", metavar="LEDGER", help=LEDGER_HELP)
     backup.add_argument("dest", metavar="DEST", help="a new file for the copy")
     add_json(backup)
+    init = actions.add_parser(
+        "init",
+        help="create a ledger, or migrate it to this edgemeter's schema (the one way a PostgreSQL ledger is made)",
+    )
+    init.add_argument("file", metavar="LEDGER", help=LEDGER_HELP)
+    add_json(init)
+    sync = actions.add_parser(
+        "sync",
+        help="copy every record one ledger holds and another lacks (idempotent; run again after a dropped connection)",
+        epilog="exit status: 0 all copied; 1 a ledger could not be used; 3 records conflict (kept, not overwritten)",
+    )
+    sync.add_argument("--from", dest="source", required=True, metavar="LEDGER", help="the ledger to copy from: "
+                      + LEDGER_HELP)
+    sync.add_argument("--to", dest="dest", required=True, metavar="LEDGER", help="the ledger to copy into")
+    add_json(sync)
     p.set_defaults(handler=do_ledger)
 
 

@@ -3,7 +3,7 @@
 Each command family's `register(subparsers)` adds its commands, each parser's
 `handler` set to its `do_<name>(args)`; they live by what they talk to:
 device_commands.py (a device over SMP), ledger_commands.py (the host ledger and
-bills), emulate.py (the emulated board), deploy.py (a board's firmware) and
+bills), fleet_commands.py (every device a ledger holds), emulate.py (the emulated board), deploy.py (a board's firmware) and
 field.py (ports, monitor, completion). `COMMANDS` is {name: handler}, in the
 order --help lists them.
 Commands with sub-actions nest them (`plan get|set`), each with only its own
@@ -22,12 +22,12 @@ import os
 import sys
 
 from host_tools import __version__
-from host_tools.cli import deploy, device_commands, emulate, field, ledger_commands
+from host_tools.cli import deploy, device_commands, emulate, field, fleet_commands, ledger_commands
 from host_tools.cli.common import EXIT_ERROR, EXIT_INTERRUPTED, CommandError, add_link, file_problem, subcommands
 from host_tools.device.session import DeviceError
 from host_tools.ledger.store import LedgerError
 
-FAMILIES = (device_commands, ledger_commands, emulate, deploy, field)
+FAMILIES = (device_commands, ledger_commands, fleet_commands, emulate, deploy, field)
 
 
 def build_parser():

@@ -12,7 +12,7 @@ import time
 from host_tools.device.requests import Ack, LogStatus, RecordsRead
 from host_tools.device.session import Device, DeviceError
 from host_tools.ledger.progress import Progress
-from host_tools.ledger.store import Ledger, LedgerDamaged, check_path
+from host_tools.ledger.store import LedgerDamaged, check_target, open_ledger
 from protocol import records
 
 # Acknowledge at least every this many records during a long pull, so the
@@ -76,14 +76,15 @@ class PullLedgerDamaged(LedgerDamaged):
 
 
 async def pull(port, ledger_path, device_factory=Device):
-    check_path(ledger_path)  # a ledger path that cannot work is refused before the device is asked
+    """Pull into the ledger at `ledger_path` (a file or a PostgreSQL URL); a PullResult."""
+    check_target(ledger_path)  # a ledger that cannot work is refused before the device is asked
     started = time.monotonic()
     async with device_factory(port) as device:
         status = await device.request(LogStatus(), retries=RETRIES)
         result = PullResult(status.dev, status.ep)
         acked = status.ack
         try:
-            with Ledger(ledger_path, check=True) as ledger:
+            with open_ledger(ledger_path, check=True) as ledger:
                 acked = await _pull_into(ledger, device, status, result)
         except PullLedgerDamaged:
             raise
@@ -137,5 +138,6 @@ async def _pull_into(ledger, device, status, result):
         await device.request(Ack(ep=status.ep, seq=last), retries=RETRIES)
     result.acked = max(result.acked, last)
     result.head_seq = max(head, last)
+    ledger.add_pull(status.dev, status.ep, int(time.time()), result.head_seq, result.pulled)  # `fleet`'s last pull
     progress.close()
     return result.acked

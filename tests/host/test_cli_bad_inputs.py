@@ -10,7 +10,7 @@ import pytest
 
 from host_tools import cli
 from line_month import DEVICE, BillRows, frames, records
-from host_tools.ledger.store import Ledger
+from host_tools.ledger.store import open_ledger
 
 # What each exit status means (host_tools/cli/program.py and `edgemeter --help`).
 DOCUMENTED = {1: "an error", 2: "a usage error"}
@@ -23,7 +23,7 @@ def files(tmp_path_factory):
     """The paths the table names: good ones to get past the first checks, bad ones to trip on."""
     root = tmp_path_factory.mktemp("inputs")
     ledger = str(root / "field.sqlite")
-    with Ledger(ledger) as db:
+    with open_ledger(ledger) as db:
         db.add(DEVICE, 7, frames(records()))
     (root / "folder").mkdir()
     (root / "garbage.bin").write_bytes(b"\x00\xff" * 300)

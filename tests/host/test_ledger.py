@@ -10,14 +10,14 @@ import signal
 import sqlite3
 import subprocess
 import sys
-import tempfile
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from cli_run import run as _run
-from host_tools.ledger.store import SCHEMA_VERSION, Ledger, LedgerConflict, LedgerError
+from ledger_targets import ENGINES, fresh_ledger, sql
+from host_tools.ledger.store import SCHEMA_VERSION, open_ledger, LedgerConflict, LedgerError
 from protocol import cbor
 from protocol import records as r
 
@@ -52,12 +52,14 @@ def seqs_in(ledger, device=DEV_A, epoch=1):
 
 @pytest.fixture
 def path(tmp_path):
+    """An SQLite ledger's file: for what is SQLite's own (the file, WAL, a kill)."""
     return str(tmp_path / "field.sqlite")
 
 
 @pytest.fixture
-def ledger(path):
-    with Ledger(path) as ledger:
+def ledger(ledger_target):
+    """A ledger on each engine (tests/host/conftest.py): the same tests, the same results."""
+    with open_ledger(ledger_target) as ledger:
         yield ledger
 
 
@@ -82,10 +84,10 @@ def test_empty_batch(ledger):
     assert ledger.head_seq(DEV_A, 1) == 0
 
 
-def test_stores_the_device_bytes_and_decoded_columns(ledger, path):
+def test_stores_the_device_bytes_and_decoded_columns(ledger, ledger_target):
     frame = r.frame(r.body(r.SMS_RECEIVED, 1, T0, {8: "10086", 9: "剩余10MB", 10: b"\x01\xff"}))
     ledger.add(DEV_A, 7, [frame])
-    row = sqlite3.connect(path).execute("SELECT device, epoch, seq, type, time, body, crc, fields FROM records").fetchone()
+    (row,) = sql(ledger_target, "SELECT device, epoch, seq, type, time, body, crc, fields FROM records")
     body = frame[2:-4]
     assert row[:5] == (DEV_A, 7, 1, r.SMS_RECEIVED, T0)
     assert row[5] == body and r.frame(row[5]) == frame
@@ -227,9 +229,9 @@ def test_records_come_in_device_epoch_seq_order(ledger):
 
 
 def test_close_and_reopen_keeps_everything(path):
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         ledger.add(DEV_A, 1, frames([1, 2, 3]))
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         assert ledger.head_seq(DEV_A, 1) == 3
         assert ledger.add(DEV_A, 1, frames([3, 4])) == (1, 1)
     db = sqlite3.connect(path)
@@ -240,9 +242,9 @@ def test_close_and_reopen_keeps_everything(path):
 
 _ADD_THEN_WAIT = """
 import sys, time
-from host_tools.ledger.store import Ledger
+from host_tools.ledger.store import open_ledger
 from protocol import records as r
-ledger = Ledger(sys.argv[1])
+ledger = open_ledger(sys.argv[1])
 frames = [r.frame(r.body(r.USAGE, seq, 1796083200 + seq, {8: seq})) for seq in range(1, 21)]
 print(ledger.add("em-00aa", 1, frames), flush=True)
 time.sleep(60)
@@ -260,7 +262,7 @@ def test_an_add_that_returned_survives_sigkill(path):
         child.wait()
         child.stdout.close()
     assert os.path.getsize(path + "-wal") > 0  # the commit is only in the WAL: recovery is tested
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         assert ledger.head_seq("em-00aa", 1) == 20
         assert ledger.gaps("em-00aa", 1) == []
 
@@ -269,29 +271,29 @@ def test_a_file_that_is_not_a_ledger_is_refused(tmp_path):
     text = tmp_path / "notes.txt"
     text.write_text("not a database, just notes " * 100)
     with pytest.raises(LedgerError, match="notes.txt"):
-        Ledger(str(text))
+        open_ledger(str(text))
     other = tmp_path / "other.sqlite"
     db = sqlite3.connect(str(other))
     db.execute("CREATE TABLE t (x)")
     db.commit()
     db.close()
     with pytest.raises(LedgerError, match="not an edgemeter ledger"):
-        Ledger(str(other))
+        open_ledger(str(other))
 
 
 def test_a_newer_schema_is_refused(path):
-    Ledger(path).close()
+    open_ledger(path).close()
     db = sqlite3.connect(path)
     db.execute("PRAGMA user_version=%d" % (SCHEMA_VERSION + 1))
     db.commit()
     db.close()
     with pytest.raises(LedgerError, match="upgrade edgemeter"):
-        Ledger(path)
+        open_ledger(path)
 
 
 def test_create_false_does_not_create(path):
     with pytest.raises(LedgerError):
-        Ledger(path, create=False)
+        open_ledger(path, create=False)
     assert not os.path.exists(path)
 
 
@@ -301,10 +303,26 @@ LOGS = [(DEV_A, 1), (DEV_A, 2), (DEV_B, 1)]
 batch = st.tuples(st.sampled_from(range(len(LOGS))), st.lists(st.integers(1, 25), max_size=20))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.lists(batch, max_size=12))
-def test_ledger_holds_exactly_the_union_of_the_batches(batches):
-    with tempfile.TemporaryDirectory() as folder, Ledger(os.path.join(folder, "l.sqlite")) as ledger:
+@pytest.fixture(params=ENGINES)
+def empty_ledger(request, tmp_path):
+    """A function that gives a ledger emptied of every record, on each engine."""
+    target = fresh_ledger(request.param, tmp_path, request)
+
+    def emptied():
+        if request.param == "sqlite" and os.path.exists(target):
+            os.remove(target)
+        if request.param == "postgres":
+            sql(target, "TRUNCATE records")
+        return open_ledger(target)
+
+    return emptied
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow,
+                                                                  HealthCheck.function_scoped_fixture])
+@given(batches=st.lists(batch, max_size=12))
+def test_ledger_holds_exactly_the_union_of_the_batches(empty_ledger, batches):
+    with empty_ledger() as ledger:
         expected = set()
         given_total = counted = 0
         for log, seqs in batches:
@@ -329,14 +347,14 @@ def test_ledger_holds_exactly_the_union_of_the_batches(batches):
 
 
 @pytest.fixture
-def filled(path):
-    with Ledger(path) as ledger:
+def filled(ledger_target):
+    with open_ledger(ledger_target) as ledger:
         ledger.add(DEV_B, 3, [r.frame(r.body(r.SMS_RECEIVED, 12, T0 + 5, {8: "10086", 9: "剩余10MB", 10: b"\x01"}))])
         ledger.add(DEV_A, 1, [
             r.frame(r.body(r.BOOT, 1, T0, {8: r.BOOT_POWER_ON, 9: "0.1.0"})),
             r.frame(r.body(r.USAGE, 2, T0 + 60, {8: 1000, 9: 25000, 10: 0, 11: 26000})),
         ])
-    return path
+    return ledger_target
 
 
 def test_log_table(capsys, filled):

@@ -14,7 +14,7 @@ from line_month import records as month_records
 
 from host_tools import cli
 from host_tools.device.keys import KeyFile
-from host_tools.ledger.store import Ledger, LedgerDamaged, LedgerError
+from host_tools.ledger.store import open_ledger, LedgerDamaged, LedgerError
 from protocol import auth, record_chain
 from protocol import records as r
 
@@ -35,7 +35,7 @@ def _run(capsys, *argv):
 
 
 def _filled(path, count=3000, device=DEV):
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         for start in range(1, count + 1, 500):
             ledger.add(device, 1, [usage(seq, text="x" * 40) for seq in range(start, min(start + 500, count + 1))])
     return path
@@ -73,16 +73,16 @@ def _a_middle_leaf(path):
 def test_a_writing_open_runs_quick_check(tmp_path):
     path = _filled(str(tmp_path / "field.sqlite"))
     _damage_page(path, _a_middle_leaf(path))
-    Ledger(path, readonly=True).close()  # a read-only open does not scan: `ledger check` does
+    open_ledger(path, readonly=True).close()  # a read-only open does not scan: `ledger check` does
     with pytest.raises(LedgerDamaged) as caught:
-        Ledger(path, check=True)
+        open_ledger(path, check=True)
     assert caught.value.path == path and str(caught.value).startswith("ledger %s is damaged (quick_check: " % path)
 
 
 def test_a_batch_that_does_not_read_back_is_damage_not_a_success(tmp_path):
     path = _filled(str(tmp_path / "field.sqlite"))
     root = _records_root(path)
-    with Ledger(path, check=True) as ledger:  # quick_check read every page: this connection caches them
+    with open_ledger(path, check=True) as ledger:  # quick_check read every page: this connection caches them
         _damage_page(path, root)  # the disk goes bad under the open ledger
         with pytest.raises(LedgerDamaged, match="reading the batch back"):
             ledger.add(DEV, 1, [usage(3001), usage(3002)])
@@ -105,7 +105,7 @@ def test_a_damaged_ledger_is_one_line_for_log_and_check(tmp_path, capsys):
 
 def test_check_of_a_good_ledger(tmp_path, capsys):
     path = str(tmp_path / "field.sqlite")
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         ledger.add(DEV, 1, [usage(seq) for seq in (1, 2, 3, 6, 7)])
         ledger.add("em-00bb", 4, [usage(seq, 4) for seq in (1, 2)])
     status, out, err = _run(capsys, "ledger", "check", path)
@@ -141,7 +141,7 @@ def test_check_tells_a_linked_start_from_a_break(tmp_path, capsys):
     KeyFile().put(DEV, key)
     path = str(tmp_path / "field.sqlite")
     got, macs = _signed_log(key, [4, 5, 6, 8, 9])
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         ledger.add_link(DEV, 1, 3, macs[3], auth.link_mac(key, DEV, 1, 3, macs[3]))
         ledger.add(DEV, 1, got)
     status, out, err = _run(capsys, "ledger", "check", path)
@@ -158,12 +158,12 @@ def test_backup_is_a_checked_copy_in_one_file(tmp_path, capsys):
     path = _filled(str(tmp_path / "field.sqlite"), 700)
     dest = str(tmp_path / "archive" / "field-copy.sqlite")
     os.mkdir(os.path.dirname(dest))
-    with Ledger(path) as writer:  # a pull has it open: the backup API copies a consistent state
+    with open_ledger(path) as writer:  # a pull has it open: the backup API copies a consistent state
         writer.add(DEV, 1, [usage(701)])
         status, out, err = _run(capsys, "ledger", "backup", path, dest)
     assert status == 0 and out.strip() == "backed up 701 records from %s to %s (checked)" % (path, dest)
     assert sorted(os.listdir(os.path.dirname(dest))) == ["field-copy.sqlite"]  # no -wal: one file to carry
-    with Ledger(dest, readonly=True) as copy:
+    with open_ledger(dest, readonly=True) as copy:
         assert copy.devices() == [(DEV, 1, 701, 1, 701)]
     status, _out, err = _run(capsys, "ledger", "backup", path, dest)
     assert status == 1 and err == "edgemeter: %s exists: back up into a new file\n" % dest
@@ -197,7 +197,7 @@ def archived(tmp_path):
     folder = tmp_path / "archive"
     folder.mkdir()
     path = str(folder / "field.sqlite")
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         ledger.add(DEVICE, 7, month_frames(month_records()))
     os.chmod(path, 0o444)
     os.chmod(folder, 0o555)
@@ -241,7 +241,7 @@ def test_log_reconcile_and_check_open_the_ledger_read_only(archived, connects, t
 
 
 def test_a_read_only_ledger_refuses_writes_and_leaves_no_side_file(archived):
-    with Ledger(archived, readonly=True) as ledger:
+    with open_ledger(archived, readonly=True) as ledger:
         assert ledger.devices()[0][0] == DEVICE
         assert not [name for name in os.listdir(os.path.dirname(archived)) if name != "field.sqlite"]
         with pytest.raises(sqlite3.OperationalError, match="readonly"):
@@ -252,34 +252,39 @@ def test_a_read_only_ledger_refuses_writes_and_leaves_no_side_file(archived):
 
 def test_a_read_only_open_reads_a_ledger_a_pull_is_writing(tmp_path):
     path = str(tmp_path / "field.sqlite")
-    with Ledger(path) as writer:
+    with open_ledger(path) as writer:
         writer.add(DEV, 1, [usage(1)])
-        with Ledger(path, readonly=True) as reader:  # the -wal is there: read through it, not past it
+        with open_ledger(path, readonly=True) as reader:  # the -wal is there: read through it, not past it
             assert reader.head_seq(DEV, 1) == 1
             writer.add(DEV, 1, [usage(2)])
             assert reader.head_seq(DEV, 1) == 2
 
 
-def test_a_schema_1_ledger_reads_read_only_and_migrates_when_pulled_into(tmp_path):
+@pytest.mark.parametrize("version, dropped", [(1, ("links", "pulls")), (2, ("pulls",))])
+def test_an_older_ledger_reads_read_only_and_migrates_when_pulled_into(tmp_path, version, dropped):
     path = str(tmp_path / "old.sqlite")
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         ledger.add(DEV, 1, [usage(1), usage(2)])
-    db = sqlite3.connect(path)
-    db.execute("DROP TABLE links")
-    db.execute("PRAGMA user_version=1")
+    db = sqlite3.connect(path)  # what that schema had: fewer tables, no index
+    db.execute("DROP INDEX records_config_changes")
+    for table in dropped:
+        db.execute("DROP TABLE %s" % table)
+    db.execute("PRAGMA user_version=%d" % version)
     db.commit()
     db.close()
-    with Ledger(path, readonly=True) as ledger:
-        assert ledger.links(DEV, 1) == [] and ledger.head_seq(DEV, 1) == 2
-    with Ledger(path, check=True) as ledger:
+    with open_ledger(path, readonly=True) as ledger:
+        assert ledger.links(DEV, 1) == [] and ledger.pulls() == [] and ledger.head_seq(DEV, 1) == 2
+    assert sqlite3.connect(path).execute("PRAGMA user_version").fetchone()[0] == version  # read: not migrated
+    with open_ledger(path, check=True) as ledger:
         ledger.add_link(DEV, 1, 2, bytes(16), bytes(16))
-        assert ledger.links(DEV, 1) == [(2, bytes(16), bytes(16))]
+        ledger.add_pull(DEV, 1, T0, 2, 2)
+        assert ledger.links(DEV, 1) == [(2, bytes(16), bytes(16))] and ledger.pulls() == [(DEV, 1, T0, 2, 2)]
 
 
 def test_a_read_that_a_pull_overtakes_is_not_called_damage(tmp_path):
     path = _filled(str(tmp_path / "field.sqlite"))
-    with Ledger(path, readonly=True) as reader:  # no -wal: opened immutable
-        with Ledger(path) as writer:  # a pull starts: its checkpoint may rewrite pages under the reader
+    with open_ledger(path, readonly=True) as reader:  # no -wal: opened immutable
+        with open_ledger(path) as writer:  # a pull starts: its checkpoint may rewrite pages under the reader
             writer.add(DEV, 1, [usage(3001)])
             _damage_page(path, _a_middle_leaf(path))  # what a torn read of a rewritten page looks like
             with pytest.raises(LedgerError, match="changed while it was read .*: run the command again") as caught:
@@ -309,11 +314,11 @@ def test_writing_into_a_read_only_ledger_says_so_and_how_to_go_on():
     try:
         os.chmod(folder, 0o755)
         path = os.path.join(folder, "field.sqlite")
-        with Ledger(path) as ledger:
+        with open_ledger(path) as ledger:
             ledger.add(DEVICE, 7, month_frames(month_records()))
         os.chmod(path, 0o444)
-        code = ("from host_tools.ledger.store import Ledger, LedgerError\n"
-                "try:\n Ledger(%r, check=True)\nexcept LedgerError as e:\n raise SystemExit(str(e))\n" % path)
+        code = ("from host_tools.ledger.store import open_ledger, LedgerError\n"
+                "try:\n open_ledger(%r, check=True)\nexcept LedgerError as e:\n raise SystemExit(str(e))\n" % path)
         status, err = _as_a_user(code)
         assert status == 1 and "Traceback" not in err
         assert err.strip() == ("ledger %s is read-only (an archive, or a read-only folder or medium): pull into a "

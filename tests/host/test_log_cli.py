@@ -7,7 +7,7 @@ import pytest
 
 from cli_run import run as _run
 from host_tools import cli
-from host_tools.ledger.store import Ledger
+from host_tools.ledger.store import open_ledger
 from protocol import records as r
 
 T0 = 1796083200  # 2026-12-01T00:00:00Z
@@ -17,7 +17,7 @@ DEV_A, DEV_B = "em-00aa", "em-00bb"
 @pytest.fixture
 def ledger(tmp_path):
     path = str(tmp_path / "field.sqlite")
-    with Ledger(path) as db:
+    with open_ledger(path) as db:
         db.add(DEV_A, 1, [
             r.frame(r.body(r.BOOT, 1, T0, {8: r.BOOT_POWER_ON, 9: "0.1.0", 10: 1})),
             r.frame(r.body(r.USAGE, 2, T0 + 60, {8: 1536, 9: 3 * 1048576 // 2, 10: 0, 11: 1048576 * 3 // 2 + 1536})),

@@ -4,13 +4,13 @@ import csv
 import json
 
 from host_tools import cli
-from host_tools.ledger.store import Ledger
+from host_tools.ledger.store import open_ledger
 from line_month import DEVICE, BillRows, frames, records
 
 
 def _ledger(tmp_path, devices=(DEVICE,)):
     path = str(tmp_path / "ledger.sqlite")
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         for device in devices:
             ledger.add(device, 7, frames(records()))
     return path
@@ -98,7 +98,7 @@ def test_plan_quota_mb_for_a_month_the_device_knew_no_plan(tmp_path, capsys):
     recs = [r for r in records() if r["type"] not in ("config_changed", "cycle_rollover")]
     for seq, record in enumerate(recs, 1):
         record["seq"] = seq
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         ledger.add(DEVICE, 7, frames(recs))
     argv = ["reconcile", "--ledger", path, "--bill", _planted(tmp_path), "--account", "prepaid", "--today", "2026-12-20"]
     assert cli.main(argv) == 1
@@ -115,7 +115,7 @@ def test_another_lines_bill_is_refused_unless_the_device_is_named(tmp_path, caps
                     "fields": {"key": "subscriber", "old": "", "new": "+8613800138000"}})
     for seq, record in enumerate(recs, 1):
         record["seq"] = seq
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         ledger.add(DEVICE, 7, frames(recs))
     bill = tmp_path / "export.csv"
     bill.write_text("手机号码,13900139000\n上网详单\n起始时间,通信地点,上网方式,总流量,套餐优惠,通信费\n"

@@ -21,7 +21,7 @@ from host_tools.device.requests import LogStatus
 from host_tools.device.session import Device, DeviceError
 from host_tools.emulator.process import EmulatorProcess
 from host_tools.ledger.pull import pull
-from host_tools.ledger.store import Ledger
+from host_tools.ledger.store import open_ledger
 
 POWER_CUTS = 50
 
@@ -81,7 +81,7 @@ def test_power_cuts_while_writing_and_pulling(fast_board, tmp_path):
     result = asyncio.run(pull(fast_board.port, ledger_path))
     status = asyncio.run(_status(fast_board.port))
     assert result.head_seq == status.head and status.ack == status.head
-    with Ledger(ledger_path) as ledger:
+    with open_ledger(ledger_path) as ledger:
         logs = ledger.devices()
         assert [(d, e) for d, e, *_ in logs] == [(status.dev, status.ep)]  # never reformatted
         _dev, _ep, count, first, head = logs[0]

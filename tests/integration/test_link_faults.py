@@ -12,7 +12,7 @@ from host_tools.device.requests import LogStatus, RecordsRead
 from host_tools.device.session import Device, DeviceError
 from host_tools.emulator.ptylink import PtyLink
 from host_tools.ledger.pull import pull, split_frames
-from host_tools.ledger.store import Ledger
+from host_tools.ledger.store import open_ledger
 
 
 async def _device_log(port):
@@ -52,7 +52,7 @@ def test_pull_through_a_noisy_cable_that_is_unplugged(emulator, tmp_path):
     except DeviceError:
         interrupted = True
     unplug.join()
-    with Ledger(ledger_path) as ledger:
+    with open_ledger(ledger_path) as ledger:
         partial = ledger.head_seq(status.dev, status.ep)
     assert interrupted and 0 < partial < status.head, (interrupted, partial)
 
@@ -71,7 +71,7 @@ def test_pull_through_a_noisy_cable_that_is_unplugged(emulator, tmp_path):
 
     assert faults.flipped > 0 and faults.dropped + faults.duplicated + faults.noise_lines > 0
     assert result.head_seq == status.head
-    with Ledger(ledger_path) as ledger:
+    with open_ledger(ledger_path) as ledger:
         stored = [(r["seq"]) for r in ledger.records(status.dev, status.ep)]
         assert stored == list(range(1, status.head + 1))
         assert ledger.gaps(status.dev, status.ep) == []

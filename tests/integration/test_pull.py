@@ -9,7 +9,7 @@ from records_workload import produce
 from host_tools import cli
 from host_tools.device.requests import Ack, LogStatus
 from host_tools.device.session import Device, DeviceError
-from host_tools.ledger.store import Ledger
+from host_tools.ledger.store import open_ledger
 from protocol import records
 
 
@@ -106,7 +106,7 @@ def test_cobs_framing_with_smpclient_and_pull(emulator, tmp_path, capsys):
 def _damaged_ledger(path):
     """A ledger holding another device's 3000 records, one of its pages then overwritten
     (a bad sector): the pages a new device's records go to are whole, a full scan is not."""
-    with Ledger(path) as ledger:
+    with open_ledger(path) as ledger:
         for start in range(1, 3001, 500):
             ledger.add("a-laptop-test", 1, [records.frame(records.body(records.USAGE, seq, 1796083200 + seq,
                                                                       {8: seq, 9: 0, 10: 0, 99: "x" * 40}))

@@ -13,7 +13,7 @@ from host_tools.device.requests import RecordsRead
 from host_tools.device.session import Device
 from host_tools.ledger.evidence_check import verdict as mac_check
 from host_tools.ledger.pull import pull, split_frames
-from host_tools.ledger.store import Ledger
+from host_tools.ledger.store import open_ledger
 from protocol import records
 
 FORGED_SEQ = 7
@@ -42,7 +42,7 @@ def test_a_record_forged_on_the_line_is_flagged_and_left_out(emulator, tmp_path,
     ledger = str(tmp_path / "ledger.sqlite")
     result = asyncio.run(pull(emulator.port, ledger, ManInTheMiddle))
     assert result.new >= 12
-    with Ledger(ledger) as opened:
+    with open_ledger(ledger) as opened:
         verdict = mac_check(opened, result.device)
     assert [(seq, status) for _epoch, seq, status in verdict.flagged()] == [(FORGED_SEQ, "bad")]
     assert verdict.counts["ok"] >= 11  # all the others check out

@@ -13,7 +13,7 @@ from host_tools.device.requests import LogStatus, RecordsRead
 from host_tools.device.session import Device
 from host_tools.ledger.evidence_check import verdict as mac_check
 from host_tools.ledger.pull import pull, split_frames
-from host_tools.ledger.store import Ledger
+from host_tools.ledger.store import open_ledger
 from protocol import records
 
 
@@ -25,7 +25,7 @@ def _pull(capsys, port, ledger):
 
 
 def _statuses(ledger_path, device):
-    with Ledger(ledger_path, readonly=True) as ledger:
+    with open_ledger(ledger_path, readonly=True) as ledger:
         verdict = mac_check(ledger, device)
     return {seq: st for (_epoch, seq), st in verdict.status.items()}
 
