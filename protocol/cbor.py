@@ -325,11 +325,21 @@ def _dec(data, i, end, depth):
         raise _err("map count exceeds input", i)
     m = {}
     for _ in range(n):
-        k, j = _dec(data, i, end, depth)
-        if type(k) is list or type(k) is dict:
-            raise _err("unhashable map key", i)
-        v, i = _dec(data, j, end, depth)
-        m[k] = v
+        # Inline: a key or value that is an unsigned int below 24 is its one byte
+        # (every record key, most small fields); saves a call per item.
+        if i < end and data[i] < 24:
+            k = data[i]
+            j = i + 1
+        else:
+            k, j = _dec(data, i, end, depth)
+            if type(k) is list or type(k) is dict:
+                raise _err("unhashable map key", i)
+        if j < end and data[j] < 24:
+            m[k] = data[j]
+            i = j + 1
+        else:
+            v, i = _dec(data, j, end, depth)
+            m[k] = v
     return m, i
 
 

@@ -9,13 +9,15 @@ mark and the schema version. Only `init` creates or migrates (an operator's
 database changes when someone says so); every other command refuses a database
 that is not an edgemeter ledger of this version, in one line.
 
-A batch goes in with COPY into a temporary table, then one INSERT ... ON
-CONFLICT DO NOTHING and a check that every row already there has the same
-bytes, all in one transaction committed with synchronous_commit on: durable
-before add returns. Two technicians storing the same records at once do not
-both win: the second INSERT waits for the first to commit, then finds its rows
-and checks their bytes. The batch is then read back (count and MD5 of its
-bodies, computed by the server).
+A batch of records the ledger lacks goes in with one COPY, in one transaction
+committed with synchronous_commit on: durable before add returns. If a key is
+there already (a repeated pull), that transaction fails whole and the batch
+goes in again by COPY into a temporary table, one INSERT ... ON CONFLICT DO
+NOTHING and a check that every row already there has the same bytes. Two
+technicians storing the same records at once do not both win: the second
+INSERT waits for the first to commit, then finds its rows and checks their
+bytes. The batch is then read back (count and MD5 of its bodies, computed by
+the server).
 
 Driver: psycopg 3 (pip install 'edgemeter[postgres]').
 """
@@ -186,32 +188,53 @@ class PostgresLedger(Ledger):
     # --- writing -------------------------------------------------------------
 
     def _store(self, device, epoch, rows):
-        low, high = min(rows), max(rows)
         try:
-            with self._db.transaction(), self._db.cursor() as cursor:
-                with cursor.copy("COPY incoming FROM STDIN (FORMAT BINARY)") as copy:
-                    copy.set_types(_COLUMNS)
-                    for row in rows.values():
-                        copy.write_row(row)
-                cursor.execute("INSERT INTO records SELECT * FROM incoming ON CONFLICT DO NOTHING")
-                new = cursor.rowcount
-                # After the insert: rows another transaction committed meanwhile are seen too.
-                cursor.execute(
-                    "SELECT i.seq FROM incoming i JOIN records r ON r.device = i.device AND r.epoch = i.epoch "
-                    "AND r.seq = i.seq WHERE r.device = %s AND r.epoch = %s AND r.seq BETWEEN %s AND %s "
-                    "AND r.body <> i.body ORDER BY i.seq LIMIT 1", (device, epoch, low, high))
-                differing = cursor.fetchone()
-                if differing:
-                    raise conflict(device, epoch, differing[0])  # leaves the transaction: rolled back
+            try:
+                return self._copy_new(rows)
+            except self._psycopg.errors.UniqueViolation:
+                return self._merge(device, epoch, rows)  # some are there already: a repeated pull
         except self._psycopg.Error as error:
             raise self._failed(error) from None
+
+    def _copy(self, cursor, table, rows):
+        with cursor.copy("COPY %s FROM STDIN (FORMAT BINARY)" % table) as copy:
+            copy.set_types(_COLUMNS)
+            for row in rows.values():
+                copy.write_row(row)
+
+    def _copy_new(self, rows):
+        """The common case, records the ledger lacks: COPY straight into the table, one
+        transaction (a key already there fails it whole: UniqueViolation, nothing stored)."""
+        with self._db.transaction(), self._db.cursor() as cursor:
+            self._copy(cursor, "records", rows)
+        return len(rows)
+
+    def _merge(self, device, epoch, rows):
+        """Records of which some are there: the new ones stored, the others' bytes checked."""
+        low, high = min(rows), max(rows)
+        with self._db.transaction(), self._db.cursor() as cursor:
+            self._copy(cursor, "incoming", rows)
+            cursor.execute("INSERT INTO records SELECT * FROM incoming ON CONFLICT DO NOTHING")
+            new = cursor.rowcount
+            # Checked after the insert, so rows another transaction committed meanwhile are
+            # seen too. ANALYZE: with the temporary table's size known the join is by hash, not n x n.
+            cursor.execute("ANALYZE incoming")
+            cursor.execute(
+                "SELECT i.seq FROM incoming i JOIN records r ON r.device = i.device AND r.epoch = i.epoch "
+                "AND r.seq = i.seq WHERE r.device = %s AND r.epoch = %s AND r.seq BETWEEN %s AND %s "
+                "AND r.body <> i.body ORDER BY i.seq LIMIT 1", (device, epoch, low, high))
+            differing = cursor.fetchone()
+            if differing:
+                raise conflict(device, epoch, differing[0])  # leaves the transaction: rolled back
         return new
 
     def _read_back(self, device, epoch, rows):
         seqs = sorted(rows)
         digest = hashlib.md5(b"".join(rows[seq][5] for seq in seqs)).hexdigest()
+        where = "seq BETWEEN ? AND ?" if seqs[-1] - seqs[0] + 1 == len(seqs) else "seq = ANY(?)"
+        params = (seqs[0], seqs[-1]) if where.startswith("seq BETWEEN") else (seqs,)
         found = self._all("SELECT count(*), md5(string_agg(body, ''::bytea ORDER BY seq)) FROM records "
-                          "WHERE device=? AND epoch=? AND seq = ANY(?)", (device, epoch, seqs))[0]
+                          "WHERE device=? AND epoch=? AND " + where, (device, epoch) + params)[0]
         if tuple(found) != (len(seqs), digest):
             raise LedgerDamaged(self.path, "reading the batch back: %d of %d records, %s"
                                 % (found[0], len(seqs), "other bytes" if found[0] == len(seqs) else "some missing"))

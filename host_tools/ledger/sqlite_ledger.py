@@ -153,7 +153,8 @@ class SqliteLedger(Ledger):
             # isolation_level=None: no implicit transactions; add() says
             # BEGIN IMMEDIATE / COMMIT itself. timeout: another process (a
             # second pull) may hold the write lock for a moment.
-            return sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+            # check_same_thread=False: sync's worker thread may use it (never two threads at once).
+            return sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None, check_same_thread=False)
         except sqlite3.Error as error:
             raise LedgerError("cannot open ledger %s: %s" % (self.path, error)) from None
 
@@ -266,7 +267,8 @@ class SqliteLedger(Ledger):
         try:
             if self._reader is None:
                 uri = pathlib.Path(os.path.abspath(self.path)).as_uri() + "?mode=ro"
-                self._reader = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None)
+                self._reader = sqlite3.connect(uri, uri=True, timeout=30.0, isolation_level=None,
+                                               check_same_thread=False)
             low, high = min(rows), max(rows)
             stored = dict(self._reader.execute(
                 "SELECT seq, body FROM records WHERE device=? AND epoch=? AND seq BETWEEN ? AND ?",

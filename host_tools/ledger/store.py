@@ -28,6 +28,7 @@ import datetime
 import json
 import math
 import re
+import struct
 
 from protocol import record_names as names
 from protocol import records as rec
@@ -170,37 +171,46 @@ def iso_time(seconds):
         return "%d s since 1970" % seconds  # a wild device clock: still shown, never fatal
 
 
+def _fields_json(fields):
+    """The fields as compact JSON text. Nearly every record's fields are whole numbers
+    under the schema's names: those are written directly, the same text json gives."""
+    if all(type(value) is int for value in fields.values()):
+        return "{%s}" % ",".join('"%s":%d' % item for item in fields.items())
+    return _FIELDS_JSON.encode(fields)
+
+
+def _refused(device, epoch, index, count, reason, seq=None):
+    where = "frame %d of %d" % (index + 1, count) + ("" if seq is None else " (seq %d)" % seq)
+    return LedgerError("device %s epoch %d: %s refused: %s; nothing of this batch was stored"
+                       % (device, epoch, where, reason))
+
+
 def _check_frame(device, epoch, index, count, data):
     """(seq, row) of one frame, or LedgerError naming the batch and the frame.
     A row: (device, epoch, seq, type, time, body, crc, fields as JSON text)."""
-
-    def refuse(reason, seq=None):
-        where = "frame %d of %d" % (index + 1, count) + ("" if seq is None else " (seq %d)" % seq)
-        return LedgerError("device %s epoch %d: %s refused: %s; nothing of this batch was stored"
-                           % (device, epoch, where, reason))
-
-    if not isinstance(data, (bytes, bytearray, memoryview)):
-        raise refuse("not bytes but %s" % type(data).__name__)
-    data = bytes(data)
+    if type(data) is not bytes:
+        if not isinstance(data, (bytes, bytearray, memoryview)):
+            raise _refused(device, epoch, index, count, "not bytes but %s" % type(data).__name__)
+        data = bytes(data)
     try:
         body, end = rec.unframe(data)
         if end != len(data):
             raise rec.RecordError("%d bytes after the frame" % (len(data) - end))
         record = rec.decode(body)
     except rec.RecordError as error:
-        raise refuse(str(error)) from None
+        raise _refused(device, epoch, index, count, str(error)) from None
     seq, time = record[rec.K_SEQ], record[rec.K_TIME]
     if not 1 <= seq <= _INT64_MAX:
-        raise refuse("seq %d outside 1 .. 2**63-1" % seq)
+        raise _refused(device, epoch, index, count, "seq %d outside 1 .. 2**63-1" % seq)
     if not -_INT64_MAX <= time <= _INT64_MAX:
-        raise refuse("time %d does not fit 64 bits" % time, seq)
+        raise _refused(device, epoch, index, count, "time %d does not fit 64 bits" % time, seq)
     # Device and epoch travel once per log, not per record; a body that does
     # carry them must agree with the log it came in.
     if rec.K_DEVICE in record and record[rec.K_DEVICE] != device:
-        raise refuse("record says device %r" % (record[rec.K_DEVICE],), seq)
+        raise _refused(device, epoch, index, count, "record says device %r" % (record[rec.K_DEVICE],), seq)
     if rec.K_EPOCH in record and record[rec.K_EPOCH] != epoch:
-        raise refuse("record says epoch %r" % (record[rec.K_EPOCH],), seq)
-    fields = _FIELDS_JSON.encode(named_fields(record))
+        raise _refused(device, epoch, index, count, "record says epoch %r" % (record[rec.K_EPOCH],), seq)
+    fields = _fields_json(named_fields(record))
     return seq, (device, epoch, seq, record[rec.K_TYPE], time, body, binascii.crc32(body), fields)
 
 
@@ -265,11 +275,17 @@ class Ledger:
         nothing of the batch is stored. Returns after a durable commit that
         reads back."""
         rows, duplicates = checked_rows(device, epoch, frames)
+        new = self.add_rows(device, epoch, rows)
+        return new, duplicates + len(rows) - new
+
+    def add_rows(self, device, epoch, rows):
+        """Store a batch `checked_rows` gave ({seq: row} of one log); how many were new.
+        Durable and read back on return; LedgerConflict (nothing stored) as `add`."""
         if not rows:
-            return 0, duplicates
+            return 0
         new = self._store(device, epoch, rows)
         self._read_back(device, epoch, rows)
-        return new, duplicates + len(rows) - new
+        return new
 
     # --- reading -------------------------------------------------------------
 
@@ -340,11 +356,12 @@ class Ledger:
         for (body,) in self._rows("SELECT body FROM records WHERE device=? AND epoch=? ORDER BY seq", (device, epoch)):
             yield rec.frame(bytes(body))
 
-    def seq_bodies(self, device, epoch):
-        """(seq, body) of one log's records, in seq order, read one at a time."""
-        for seq, body in self._rows("SELECT seq, body FROM records WHERE device=? AND epoch=? ORDER BY seq",
-                                    (device, epoch)):
-            yield seq, bytes(body)
+    def stored_frames(self, device, epoch):
+        """(seq, frame) of one log's records in seq order, read one at a time: each framed
+        with the CRC-32 the ledger holds for it, so a body altered in the ledger shows."""
+        for seq, body, crc in self._rows("SELECT seq, body, crc FROM records WHERE device=? AND epoch=? ORDER BY seq",
+                                         (device, epoch)):
+            yield seq, struct.pack(">H", len(body)) + bytes(body) + struct.pack(">I", crc & 0xFFFFFFFF)
 
     def bodies(self, device, epoch, low, high):
         """{seq: body} of one log's records from seq low to high."""

@@ -1,10 +1,11 @@
 """Copy every record one ledger holds and another lacks: a technician's field ledger
 into the operator's central one (`edgemeter ledger sync --from F --to URL`).
 
-Each log (device, epoch) of the source goes over in chunks of seqs. For each chunk
-the destination's bodies of that seq range are read first: a record it lacks is
-added (through `add`, so it is checked as any batch is: CRC, body, seq, and read
-back after a durable commit); a record it holds with the same bytes is skipped;
+Each log (device, epoch) of the source goes over in chunks of seqs. Every record
+is checked as `add` checks a batch (its body against the CRC-32 the source holds,
+then body and seq); one that fails (a damaged or altered source) is reported and
+not copied. For each chunk the destination's bodies of that seq range are read
+first: a record it lacks is stored (durable and read back before the next); a record it holds with the same bytes is skipped;
 a record it holds with other bytes is a conflict: reported, never written. The
 device's attested heads (links) and the pulls go over too.
 
@@ -15,11 +16,14 @@ technicians' ledgers with overlapping pulls of one device converge on one
 sequence, each record once.
 """
 
+import concurrent.futures
+import sys
+
 from host_tools.ledger.progress import Progress
-from host_tools.ledger.store import LedgerConflict, LedgerError, LedgerUnreachable
-from protocol import records as rec
+from host_tools.ledger.store import LedgerConflict, LedgerError, checked_rows
 
 CHUNK = 5000  # records per transaction: one fsync each, and a bounded read of the destination
+SWITCH_S = 0.0005
 
 
 class SyncResult:
@@ -45,23 +49,31 @@ class SyncResult:
 
 def sync(source, dest, chunk=CHUNK, progress_stream=None):
     """Copy what `dest` lacks from `source` (open ledgers); a SyncResult.
-    LedgerError (what was committed stays) if the destination fails on the way."""
+    LedgerError (what was committed stays) if the destination fails on the way.
+
+    Two threads: this one reads and checks the source's next chunk while a worker
+    stores the last one (the worker alone uses `dest`), so checking and the
+    destination's commits overlap. While it runs, the interpreter switches threads
+    every SWITCH_S instead of every 5 ms: the worker's many short steps (each
+    answer of the server) then do not wait a whole interval for the checking thread."""
     result = SyncResult(source.path, dest.path)
+    interval = sys.getswitchinterval()
+    sys.setswitchinterval(SWITCH_S)
     logs = source.devices()
     progress = Progress("syncing", sum(count for _d, _e, count, _f, _h in logs), progress_stream)
     try:
-        for device, epoch, _count, _first, _head in logs:
-            result.logs += 1
-            batch = []
-            for seq, body in source.seq_bodies(device, epoch):
-                batch.append((seq, body))
-                if len(batch) == chunk:
-                    _copy(dest, device, epoch, batch, result)
-                    progress.update(result.records)
-                    batch = []
-            if batch:
-                _copy(dest, device, epoch, batch, result)
-                progress.update(result.records)
+        with concurrent.futures.ThreadPoolExecutor(1) as worker:
+            pending = None
+            for device, epoch, _count, _first, _head in logs:
+                result.logs += 1
+                for batch in _chunks(source.stored_frames(device, epoch), chunk):
+                    rows = _checked(device, epoch, batch, result)
+                    if pending is not None:
+                        pending.result()
+                        progress.update(result.records)
+                    pending = worker.submit(_store, dest, device, epoch, rows, result)
+            if pending is not None:
+                pending.result()
         for device, epoch, seq, link, att in source.all_links():
             dest.add_link(device, epoch, seq, link, att)
             result.links += 1
@@ -72,41 +84,62 @@ def sync(source, dest, chunk=CHUNK, progress_stream=None):
         error.args = ("%s (%d records copied before it)" % (error, result.copied),)
         raise
     finally:
+        sys.setswitchinterval(interval)
         progress.close()
     return result
 
 
-def _copy(dest, device, epoch, batch, result):
+def _chunks(pairs, size):
+    batch = []
+    for pair in pairs:
+        batch.append(pair)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
+
+
+def _checked(device, epoch, batch, result):
+    """{seq: row} of a chunk of the source, each record checked as `add` checks it; a
+    record that does not check out (a damaged or altered source) is noted, not copied."""
     result.records += len(batch)
-    held = dest.bodies(device, epoch, batch[0][0], batch[-1][0])
-    missing = []
-    for seq, body in batch:
+    try:
+        return checked_rows(device, epoch, [frame for _seq, frame in batch])[0]
+    except LedgerError:
+        rows = {}
+        for seq, frame in batch:
+            try:
+                rows.update(checked_rows(device, epoch, [frame])[0])
+            except LedgerError as error:
+                result.refused.append((device, epoch, seq, str(error).split(": ", 1)[-1]))
+        return rows
+
+
+def _store(dest, device, epoch, rows, result):
+    """Store the rows `dest` lacks; count those it holds, the same or (conflicts) not."""
+    if not rows:
+        return
+    held = dest.bodies(device, epoch, min(rows), max(rows))
+    missing = {}
+    for seq, row in rows.items():
         there = held.get(seq)
         if there is None:
-            missing.append((seq, body))
-        elif there == body:
+            missing[seq] = row
+        elif there == row[5]:
             result.already += 1
         else:
             result.conflicts.append((device, epoch, seq))
-    if not missing:
-        return
+    new = conflicted = 0
     try:
-        _add(dest, device, epoch, missing, result)
-    except (LedgerConflict, LedgerUnreachable):
-        raise
-    except (LedgerError, rec.RecordError):
-        # A record of the source that does not check out (a damaged or altered
-        # source ledger): the others go over one by one, it is reported.
-        for seq, body in missing:
+        new = dest.add_rows(device, epoch, missing)
+    except LedgerConflict:
+        # Another writer stored some of them meanwhile, with other bytes: find which.
+        for seq, row in missing.items():
             try:
-                _add(dest, device, epoch, [(seq, body)], result)
-            except (LedgerConflict, LedgerUnreachable):
-                raise
-            except (LedgerError, rec.RecordError) as error:
-                result.refused.append((device, epoch, seq, str(error).split(": ", 1)[-1]))
-
-
-def _add(dest, device, epoch, records, result):
-    new, duplicates = dest.add(device, epoch, [rec.frame(body) for _seq, body in records])
+                new += dest.add_rows(device, epoch, {seq: row})
+            except LedgerConflict:
+                result.conflicts.append((device, epoch, seq))
+                conflicted += 1
     result.copied += new
-    result.already += duplicates  # another sync stored them meanwhile
+    result.already += len(missing) - new - conflicted  # another writer stored them meanwhile

@@ -77,6 +77,23 @@ class PgCluster:
             connection.execute('CREATE DATABASE "%s"' % name)
         return self.url(name)
 
+    def add_role(self, name, password):
+        """A role that must give `password` on the socket (scram-sha-256), for the tests of
+        wrong credentials: its pg_hba.conf line goes first, and the server reloads it."""
+        import psycopg
+        from psycopg import sql
+
+        with psycopg.connect(self.url(), autocommit=True) as connection:
+            connection.execute(sql.SQL("CREATE ROLE {} LOGIN PASSWORD {}").format(sql.Identifier(name),
+                                                                                 sql.Literal(password)))
+            hba = os.path.join(self.data, "pg_hba.conf")
+            with open(hba, encoding="utf-8") as f:
+                rules = f.read()
+            with open(hba, "w", encoding="utf-8") as f:
+                f.write("local all %s scram-sha-256\n" % name + rules)
+            connection.execute("SELECT pg_reload_conf()")
+        return "postgresql://%s:%s@/postgres?host=%s&port=%d" % (name, password, self.folder, PORT)
+
     def stop(self):
         try:
             if os.path.exists(os.path.join(self.data, "postmaster.pid")):
