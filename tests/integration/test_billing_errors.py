@@ -1,12 +1,16 @@
 """Billing error, double refund, end to end: the emulated carrier bills November with
-planted errors, the technician pulls the device and reconciles, and gets the answer
-the plant implies — to the fen where the device is exact, within its tolerance where not."""
+planted errors, two technicians pull the device on different days, their ledgers are
+synced into one central PostgreSQL ledger (and merged into one SQLite file), and
+reconcile gives the same answer on both: the one the plant implies — to the fen where
+the device is exact, within its tolerance where not."""
 
 import json
 
+import pytest
 from subscriber_view import network, start_board, wait_for
 
 from host_tools import cli
+from host_tools.ledger.store import open_ledger
 
 MB = 1048576
 # 10 MB a day (Mbit/s, exact as a decimal): the 2 MB quota is gone on the first day.
@@ -33,25 +37,56 @@ def _ceil(a, b):
     return -(-a // b)
 
 
-def test_the_carriers_planted_errors_come_back_as_findings_and_refunds(tmp_path, capsys):
+def _central_ledgers(request, tmp_path, fields, capsys):
+    """The field ledgers synced into one SQLite file and, where the server binaries are
+    here, one PostgreSQL ledger: [merged, central] (or [merged])."""
+    targets = [str(tmp_path / "merged.sqlite")]
+    try:
+        targets.append(request.getfixturevalue("pg_cluster").create_database("central"))
+        assert cli.main(["ledger", "init", targets[-1]]) == 0
+    except pytest.skip.Exception as why:
+        print("no PostgreSQL here (%s): the central ledger is checked on SQLite only" % why)
+    for target in targets:
+        for field in fields:
+            assert cli.main(["ledger", "sync", "--from", field, "--to", target]) == 0, capsys.readouterr().err
+    capsys.readouterr()
+    return targets
+
+
+def _pull(capsys, port, ledger):
+    assert cli.main(["pull", "--port", port, "--ledger", ledger, "--json"]) == 0, capsys.readouterr().err
+    return json.loads(capsys.readouterr().out)
+
+
+def test_the_carriers_planted_errors_come_back_as_findings_and_refunds(tmp_path, capsys, request):
     traffic = [{"from": "+0s", "mbps": TEN_MB_A_DAY}, {"from": "2026-11-30T00:00:00+08:00", "mbps": 0}]
     state, board = start_board(tmp_path, {"quota_mb": 2, "at_zero": "warn"}, traffic, "--speed", "5000",
                                start="2026-11-27T12:00:00+08:00", billing=BILLING)
-    ledger = str(tmp_path / "ledger.sqlite")
+    fields = [str(tmp_path / "anna.sqlite"), str(tmp_path / "bo.sqlite")]
     try:
         board.wait_ready()
+        wait_for(lambda: network(state)["time"] >= "2026-11-29T06:00", 180, "November 29")
+        first = _pull(capsys, board.port, fields[0])  # one technician; the device frees what she has
         wait_for(lambda: network(state)["time"] >= "2026-12-01T00:10", 180, "December")
-        assert cli.main(["pull", "--port", board.port, "--ledger", ledger]) == 0, capsys.readouterr().err
+        second = _pull(capsys, board.port, fields[1])  # another, later: his ledger starts after hers
     finally:
         board.stop()
+    assert second["linked_at"] == first["head_seq"] and second["evidence"]["flagged"] == []
     bill = tmp_path / "bill.csv"
     agreement = tmp_path / "agreement.json"
     capsys.readouterr()
     assert cli.main(["emulate", "bill", "--state", str(state), "--month", "2026-11", "--agreement", str(agreement)]) == 0
     bill.write_text(capsys.readouterr().out, encoding="utf-8")
-    assert cli.main(["reconcile", "--ledger", ledger, "--bill", str(bill), "--account", "prepaid", "--today", "2026-12-05",
-                     "--agreement", str(agreement), "--json"]) == 0, capsys.readouterr().err
-    report = json.loads(capsys.readouterr().out)
+    reports = []
+    for target in _central_ledgers(request, tmp_path, fields, capsys):
+        with open_ledger(target, readonly=True) as ledger:  # the device's records, each once, no gap
+            assert [x["seq"] for x in ledger.records()] == list(range(1, second["head_seq"] + 1))
+        assert cli.main(["reconcile", "--ledger", target, "--bill", str(bill), "--account", "prepaid", "--today",
+                         "2026-12-05", "--agreement", str(agreement), "--json"]) == 0, capsys.readouterr().err
+        reports.append(json.loads(capsys.readouterr().out))
+        reports[-1].pop("claim")  # it carries the time it was made
+    assert all(other == reports[0] for other in reports[1:])
+    report = reports[0]
     found = {(f["item"], f["category"], f["excluded"]): f["overcharged_fen"] for f in report["findings"]}
 
     # The carrier's own record of Nov 29, plus the planted 20 MB: the bill's row.
