@@ -23,9 +23,10 @@ async def _status(port):
         return await device.request(LogStatus())
 
 
-def test_pull_is_exactly_once_and_log_lists_it(emulator, tmp_path, capsys):
+def test_pull_is_exactly_once_and_log_lists_it(emulator, ledger_target, capsys):
+    """On each engine: a ledger file, and a PostgreSQL ledger."""
     assert produce(emulator.port, 150) == 150
-    ledger = str(tmp_path / "ledger.sqlite")
+    ledger = ledger_target
     before = asyncio.run(_status(emulator.port))
     assert before.head >= 151 and before.ack == 0  # a boot record + 150 clock changes
 
@@ -46,6 +47,10 @@ def test_pull_is_exactly_once_and_log_lists_it(emulator, tmp_path, capsys):
     assert listed[0]["type"] == "boot"
     assert sum(r["type"] == "config_changed" and r["fields"]["key"] == "clock" for r in listed) == 150
     assert all(r["time"] for r in listed)
+    assert cli.main(["ledger", "check", ledger]) == 0 and "integrity ok" in capsys.readouterr().out
+    (seen,) = _cli_json(capsys, "fleet", "--ledger", ledger, "--json")["devices"]
+    assert (seen["device"], seen["records"], seen["missing"], seen["mac_failed"]) == (before.dev, before.head, 0, 0)
+    assert seen["last_pull"] is not None and not seen["stale"]
 
 
 def test_records_survive_power_cuts_until_pulled(emulator, tmp_path, capsys):
