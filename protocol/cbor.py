@@ -334,9 +334,13 @@ def _dec(data, i, end, depth):
             k, j = _dec(data, i, end, depth)
             if type(k) is list or type(k) is dict:
                 raise _err("unhashable map key", i)
-        if j < end and data[j] < 24:
-            m[k] = data[j]
+        ib = data[j] if j < end else 255
+        if ib < 24:
+            m[k] = ib
             i = j + 1
+        elif 24 <= ib < 28 and j + 1 + (1 << (ib - 24)) <= end:  # an unsigned int with 1-8 argument bytes
+            m[k] = unpack_from(_ARG_FMT[ib - 24], data, j + 1)[0]
+            i = j + 1 + (1 << (ib - 24))
         else:
             v, i = _dec(data, j, end, depth)
             m[k] = v

@@ -171,14 +171,6 @@ def iso_time(seconds):
         return "%d s since 1970" % seconds  # a wild device clock: still shown, never fatal
 
 
-def _fields_json(fields):
-    """The fields as compact JSON text. Nearly every record's fields are whole numbers
-    under the schema's names: those are written directly, the same text json gives."""
-    if all(type(value) is int for value in fields.values()):
-        return "{%s}" % ",".join('"%s":%d' % item for item in fields.items())
-    return _FIELDS_JSON.encode(fields)
-
-
 def _refused(device, epoch, index, count, reason, seq=None):
     where = "frame %d of %d" % (index + 1, count) + ("" if seq is None else " (seq %d)" % seq)
     return LedgerError("device %s epoch %d: %s refused: %s; nothing of this batch was stored"
@@ -210,7 +202,7 @@ def _check_frame(device, epoch, index, count, data):
         raise _refused(device, epoch, index, count, "record says device %r" % (record[rec.K_DEVICE],), seq)
     if rec.K_EPOCH in record and record[rec.K_EPOCH] != epoch:
         raise _refused(device, epoch, index, count, "record says epoch %r" % (record[rec.K_EPOCH],), seq)
-    fields = _fields_json(named_fields(record))
+    fields = _FIELDS_JSON.encode(named_fields(record))
     return seq, (device, epoch, seq, record[rec.K_TYPE], time, body, binascii.crc32(body), fields)
 
 
