@@ -565,7 +565,8 @@ def _ledger_parser(sub):
     add_json(check)
     backup = actions.add_parser(
         "backup",
-        help="copy the ledger to a new file with SQLite's online backup (safe while a pull writes)",
+        help="copy the ledger to a new SQLite file (SQLite's online backup: safe while a pull writes; "
+        "a PostgreSQL ledger's records by sync), checked",
     )
     backup.add_argument("file", metavar="LEDGER", help=LEDGER_HELP)
     backup.add_argument("dest", metavar="DEST", help="a new file for the copy")

@@ -282,9 +282,30 @@ class PostgresLedger(Ledger):
         return ["ok"]
 
     def backup(self, dest):
-        raise LedgerError("ledger backup copies an SQLite ledger; back up %s with pg_dump or the server's own "
-                          "backups, or copy it into a new file with edgemeter ledger sync --from URL --to %s"
-                          % (self.path, dest))
+        """Copy the ledger into a new SQLite file `dest` (ledger sync into it), checked;
+        the number of records copied. For the server itself: pg_dump, or its own backups."""
+        import os
+
+        from host_tools.ledger.sqlite_ledger import SqliteLedger
+        from host_tools.ledger.sync import sync
+
+        dest = os.fspath(dest)
+        if os.path.exists(dest):
+            raise LedgerError("%s exists: back up into a new file" % dest)
+        copy = SqliteLedger(dest)
+        try:
+            result = sync(self, copy)
+            found = copy.integrity()
+        except BaseException:
+            copy.close()
+            os.remove(dest)
+            raise
+        copy.close()
+        if found != ["ok"] or result.refused or result.conflicts:
+            os.remove(dest)
+            raise LedgerError("backup %s does not check out (%s); no backup written"
+                              % (dest, "; ".join(found) if found != ["ok"] else "records refused"))
+        return result.copied
 
     def close(self):
         self._db.close()

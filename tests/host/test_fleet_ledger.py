@@ -118,9 +118,22 @@ def test_a_schema_from_the_future_is_refused(pg_url, capsys):
     assert sql(pg_url, "SELECT version FROM edgemeter.ledger") == [(99,)]
 
 
-def test_a_backup_of_a_postgresql_ledger_says_how(pg_url, tmp_path, capsys):
-    assert "pg_dump" in one_line_error(capsys, "ledger", "backup", pg_url, str(tmp_path / "copy.sqlite"))
-    assert not (tmp_path / "copy.sqlite").exists()
+def test_a_backup_of_a_postgresql_ledger_is_a_checked_sqlite_file(pg_url, tmp_path, capsys):
+    with open_ledger(pg_url) as ledger:
+        ledger.add(DEV, 1, usages(range(1, 41)))
+        ledger.add_pull(DEV, 1, T0, 40, 40)
+    copy = str(tmp_path / "copy.sqlite")
+    status, out, _err = run(capsys, "ledger", "backup", pg_url, copy, "--json")
+    assert status == 0 and json.loads(out)["records"] == 40
+    with open_ledger(copy, readonly=True) as ledger, open_ledger(pg_url, readonly=True) as central:
+        assert list(ledger.records()) == list(central.records()) and ledger.pulls() == central.pulls()
+    assert "exists: back up into a new file" in one_line_error(capsys, "ledger", "backup", pg_url, copy)
+
+
+def test_without_the_driver_a_postgresql_ledger_is_one_line(monkeypatch, capsys):
+    monkeypatch.setitem(__import__("sys").modules, "psycopg", None)  # import psycopg now fails
+    err = one_line_error(capsys, "log", "--ledger", "postgresql:///fleet")
+    assert "needs the psycopg driver: pip install 'edgemeter[postgres]'" in err
 
 
 # --- ledger sync --------------------------------------------------------------------------------
