@@ -16,6 +16,8 @@ gives it:
 - `unique_id()`: bytes that identify this board for life (chip id).
 - `reset()`: restart the MCU; never returns.
 - `reset_cause()`: why we booted: one of the RESET_* names below.
+- `watchdog(timeout_ms)`: start the hardware watchdog; `real_clock()`: a clock of
+  the real time it counts in, never scaled.
 
 Subclasses fill these in from their board.json; this base holds the pieces that
 are the same on every board.
@@ -136,3 +138,23 @@ class Board:
 
     def reset_cause(self):
         return RESET_POWER_ON
+
+    def watchdog_timeout_ms(self, wanted_ms):
+        """The timeout the chip's watchdog will take for `wanted_ms`: board.json's
+        "watchdog_max_ms" at most (rp2: 8388)."""
+        return min(wanted_ms, self._spec["watchdog_max_ms"])
+
+    def watchdog(self, timeout_ms):
+        """Start the watchdog: unless its feed() is called at least every timeout_ms
+        (watchdog_timeout_ms of it) of real time, the board resets with cause
+        RESET_WATCHDOG. Once started it cannot be stopped (as machine.WDT)."""
+        raise NotImplementedError
+
+    def real_clock(self):
+        """A Clock of real time, never scaled: the watchdog's time. On hardware it runs
+        as `clock` does; on the emulated board, whose clock runs scaled, not."""
+        if self._real_clock is None:
+            self._real_clock = Clock()
+        return self._real_clock
+
+    _real_clock = None

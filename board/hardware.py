@@ -167,6 +167,9 @@ class HardwareBoard(base.Board):
     def reset(self):
         machine.reset()
 
+    def watchdog(self, timeout_ms):
+        return machine.WDT(timeout=self.watchdog_timeout_ms(timeout_ms))
+
     def reset_cause(self):
         cause = machine.reset_cause()
         for name, meaning in _RESET_CAUSES:

@@ -2,9 +2,11 @@
 
 Boot order: split the flash by the board's layout and mount its state range
 (formatting a blank one), open the record log (its ring of raw sectors) and the
-meter's checkpoint journal, write the BOOT record with the reason, then serve
-SMP on the host-link UART until a reset is requested. The modem, the meter,
-reminders and SMS start here too.
+meter's checkpoint journal, start the watchdog, write the BOOT record with the
+reason, then serve SMP on the host-link UART until a reset is requested. The
+modem, the meter, reminders and SMS start here too, each watched by the
+supervisor (firmware/supervisor.py), unless boot loops brought safe mode
+(firmware/safe_mode.py): then SMP alone serves, for the technician.
 
 A flash that still holds the old layout (one LittleFS over the partition) is
 run as it is until the host has every record in it; the boot after, its state
@@ -35,7 +37,9 @@ from firmware.sms.messaging import Messaging
 from firmware.sms.outbox import Outbox
 from firmware.sms.queries import Queries
 from firmware.storage import board_storage, flash_mount, state_files
+from firmware.safe_mode import SafeMode
 from firmware.storage.flash_counter import CountedFlash
+from firmware.supervisor import FEED_MS, WATCHDOG_MS, Supervisor
 from firmware.version import VERSION
 from protocol import records
 
@@ -46,6 +50,11 @@ RUNNING_MARKER = flash_mount.MOUNT_POINT + "/running"
 STATE_DIR = board_storage.STATE_DIR
 # The modem driver for each AT dialect a board can name (Board.modem_dialect).
 MODEM_DIALECTS = {"quectel": Modem, "simcom": SimcomModem}
+# Each long-lived task's deadline (real ms, firmware/supervisor.py): the longest a
+# round of its loop may take. The SMP server and the modem's reader are idle while
+# they wait for input; metering and SMS wait on the modem's longest timeouts (a PDP
+# context 150 s, an SMS's two prompts 60 s each) and a power cycle of it.
+DEADLINES_MS = {"smp": 30000, "modem": 30000, "metering": 300000, "sms": 300000}
 
 
 def device_id(board):
@@ -59,6 +68,7 @@ class Firmware:
         self._reset = asyncio.Event()
         self.smp = SMPServer(SMP_BUF_SIZE)
         self.log = None
+        self.safe_mode = None
 
     def record(self, rtype, fields, at=None):
         """Append an event to the record log, of now or of the time `at` (seconds since
@@ -66,8 +76,17 @@ class Firmware:
         return self.log.append(rtype, self.board.clock.now() if at is None else at, fields)
 
     def _request_reset(self):
+        if self.safe_mode is not None:
+            self.safe_mode.leave()  # a signed reset leaves safe mode (a no-op outside it)
         boot_reason.clear(RUNNING_MARKER)
         self._reset.set()
+
+    async def _settle(self, clock):
+        """The boot settles after safe_mode.EARLY_S; a clean run in safe mode ends it."""
+        while True:
+            if self.safe_mode.step():
+                self._request_reset()
+            await clock.sleep_ms(FEED_MS)
 
     async def main(self):
         # The large buffers first, while the heap is whole (the storage's scans at
@@ -78,6 +97,8 @@ class Firmware:
         mounted, self.log, checkpoints, recovered = board_storage.open_storage(
             flash, self.board.flash_layout(), self.board.flash_program_bytes(), self.device_id)
         state_files.makedirs(STATE_DIR)
+        # The watchdog from here on: a boot that hangs after the storage is open resets.
+        supervisor = Supervisor(self.board.watchdog(WATCHDOG_MS), self.board.real_clock(), self.record)
         # Before the first record of this boot: a provisioned device signs them all.
         guard = self.smp.guard = Guard(STATE_DIR + "/auth", self.record, self.board.clock)
         if guard.provisioned:
@@ -85,6 +106,18 @@ class Firmware:
         reason = boot_reason.detect(self.board.reset_cause(), RUNNING_MARKER)
         rtc_restored = rtc_check.restore(self.board.clock, checkpoints.open())
         self.record(records.BOOT, {records.BOOT__REASON: reason, records.BOOT__FIRMWARE: VERSION})
+        self.safe_mode = SafeMode(STATE_DIR + "/crashes", self.record, self.board.real_clock())
+        counters = [
+            ("smp", self.smp, ("requests", "errors")),
+            ("serial", link.console, ("messages", "noise_bytes", "dropped_crc", "dropped_malformed",
+                                      "dropped_oversize", "dropped_incomplete", "dropped_orphan")),
+            ("cobs", link.cobs, ("messages", "dropped")),
+            ("log", self.log, ("appended", "dropped")),
+            ("flash", flash, ("programs", "bytes_programmed", "erases")),
+            ("watchdog", supervisor, ("feeds", "stuck")),
+        ]
+        if self.safe_mode.boot(reason):
+            return await self._serve_safe(link, batch, guard, supervisor, counters, mounted)
         if mounted == flash_mount.MIGRATED:
             self.record(records.CONFIG_CHANGED, records.config_change("flash", flash_mount.OLD_LAYOUT, "rings"))
         if rtc_restored:
@@ -106,26 +139,22 @@ class Firmware:
         messaging = Messaging(modem=modem, clock=self.board.clock, outbox=outbox, inbox=inbox, balance=balance,
                               queries=queries, services=services)
         usage.resume(modem_kept_power)
+        for name, part in (("smp", link), ("modem", modem), ("metering", usage), ("sms", messaging)):
+            part.progress = supervisor.watch(name, DEADLINES_MS[name])
         OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record, clock_set=usage.clock_set)
-        LogCommands(self.smp, log=self.log, batch=batch)
+        LogCommands(self.smp, log=self.log, batch=batch, safe_mode=self.safe_mode)
         PlanCommands(self.smp, plans=usage)
         AccountCommands(self.smp, balance=balance, services=services)
         ConfigCommands(self.smp, queries=queries)
         AuthCommands(self.smp, log=self.log, guard=guard)
-        StatsGroup(self.smp, (
-            ("smp", self.smp, ("requests", "errors")),
-            ("serial", link.console, ("messages", "noise_bytes", "dropped_crc", "dropped_malformed",
-                                      "dropped_oversize", "dropped_incomplete", "dropped_orphan")),
-            ("cobs", link.cobs, ("messages", "dropped")),
+        StatsGroup(self.smp, counters + [
             ("modem", modem, ("timeouts", "resets", "reboots_seen", "lines_dropped", "stray_results",
                               "urcs_dropped", "handler_errors")),
             ("meter", usage.meter, ("restarts",)),
             ("usage", usage, ("faults",)),
             ("sms", messaging, ("faults",)),
             ("outbox", outbox, ("failures", "given_up")),
-            ("log", self.log, ("appended", "dropped")),
-            ("flash", flash, ("programs", "bytes_programmed", "erases")),
-        ))
+        ])
         self.board.led(True)
         print(
             "edgemeter %s booted (%s), flash %s, log epoch %d head %d%s"
@@ -138,16 +167,44 @@ class Firmware:
                 ", cut %d torn bytes" % recovered["torn_bytes"] if recovered.get("torn_bytes") else "",
             )
         )
+        watching = asyncio.create_task(supervisor.run())
+        settling = asyncio.create_task(self._settle(self.board.real_clock()))
         server = asyncio.create_task(link.serve())
         modem_up = asyncio.Event()
         metering = asyncio.create_task(usage.run(modem_up))
         sms = asyncio.create_task(messaging.run(modem_up))
         await self._reset.wait()
-        sms.cancel()
-        metering.cancel()
-        server.cancel()
+        for task in (sms, metering, server, settling, watching):
+            task.cancel()
+
+    async def _serve_safe(self, link, batch, guard, supervisor, counters, mounted):
+        """Safe mode: SMP alone, for the technician to pull the records and see why."""
+        OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record)
+        LogCommands(self.smp, log=self.log, batch=batch, safe_mode=self.safe_mode)
+        AuthCommands(self.smp, log=self.log, guard=guard)
+        StatsGroup(self.smp, counters)
+        link.progress = supervisor.watch("smp", DEADLINES_MS["smp"])
+        self.board.led(True)
+        safe = self.safe_mode.summary()
+        print("edgemeter %s booted in SAFE MODE after %d early crashes (last: %s at %s), flash %s, log epoch %d head %d"
+              % (self.device_id, safe["crashes"], safe["crash"], safe["where"], mounted, self.log.epoch,
+                 self.log.head_seq))
+        tasks = (asyncio.create_task(supervisor.run()), asyncio.create_task(self._settle(self.board.real_clock())),
+                 asyncio.create_task(link.serve()))
+        await self._reset.wait()
+        for task in tasks:
+            task.cancel()
 
 
 def run(board):
-    asyncio.run(Firmware(board).main())
+    firmware = Firmware(board)
+    try:
+        asyncio.run(firmware.main())
+    except Exception as error:  # MemoryError too: counted toward safe mode, then the board resets
+        if firmware.safe_mode is not None:
+            try:
+                firmware.safe_mode.crashed(error)
+            except Exception:
+                pass  # the crash is told on the console below all the same
+        raise
     board.reset()

@@ -123,7 +123,17 @@ AUTH_FAILED__GROUP = const(9)
 AUTH_FAILED__COMMAND = const(10)
 AUTH_FAILED__FAILURES = const(11)  # in a row
 
-TYPE_LAST = const(AUTH_FAILED)
+WATCHDOG = const(16)  # a task made no progress: the watchdog resets the board (firmware/supervisor.py)
+WATCHDOG__TASK = const(8)  # its name: "metering", "smp", "sms", "modem"
+WATCHDOG__SILENT_MS = const(9)  # real ms since its last sign of progress
+
+SAFE_MODE = const(17)  # boot loops: metering and SMS stop, SMP stays (firmware/safe_mode.py)
+SAFE_MODE__ENTERED = const(8)  # true: entered at this boot; false: left
+SAFE_MODE__CRASHES = const(9)  # early crashes in a row
+SAFE_MODE__CRASH = const(10)  # the last one: exception type and message
+SAFE_MODE__WHERE = const(11)  # and where: "firmware/metering/plan.py:40"
+
+TYPE_LAST = const(SAFE_MODE)
 
 # Boot reasons (BOOT__REASON).
 BOOT_POWER_ON = const(0)

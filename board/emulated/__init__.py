@@ -15,6 +15,7 @@ from board.emulated import wiring
 from board.emulated.file_flash import FileFlash
 from board.emulated.pty_uart import open_uart
 from board.emulated.sim_clock import SimClock
+from board.emulated.watchdog import FileWatchdog
 
 
 WIRE_SPEED_MAX = 50
@@ -68,6 +69,9 @@ class EmulatedBoard(base.Board):
 
     def reset(self):
         sys.exit(wiring.EXIT_RESET)
+
+    def watchdog(self, timeout_ms):
+        return FileWatchdog(self._wiring["watchdog"], self.watchdog_timeout_ms(timeout_ms))
 
 
 def board():

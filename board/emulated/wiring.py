@@ -7,6 +7,7 @@ firmware's boot script (MicroPython) reads it. Keys:
 - "flash": path of the flash image file;
 - "modem_power": path of the file that mirrors the modem's power pin;
 - "rtc": path of the file holding the battery-backed RTC's offset;
+- "watchdog": path of the file each watchdog feed rewrites (watchdog.py);
 - "unique_id": hex chip id of this board;
 - "clock": {"sim_start_ms", "real_start_ms", "speed"}: simulated time is
   sim_start_ms + (real_now_ms - real_start_ms) * speed, for firmware and network;
@@ -14,7 +15,8 @@ firmware's boot script (MicroPython) reads it. Keys:
 - "board": board/emulated/board.json, as it is.
 
 EXIT_RESET is the exit status with which the firmware asks the emulator to
-restart it (the SMP reset command); any other exit or a kill is a power cut.
+restart it (the SMP reset command); a kill is a power cut; any other exit, or a
+watchdog not fed, is a watchdog reset.
 """
 
 import json

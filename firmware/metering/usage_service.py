@@ -88,6 +88,7 @@ class UsageService:
         self._polled = None  # (wall ms, up, down) of the last poll
         self._poked = False
         self.faults = 0  # polls that failed on something other than the modem
+        self.progress = None  # firmware/supervisor.py Progress, if supervised
         self._console = RateLimited()
 
     def resume(self, modem_kept_power):
@@ -433,7 +434,10 @@ class UsageService:
         return remaining - (max(below) if below else 0) if remaining > 0 else 0
 
     async def run(self, ready=None):
+        progress = self.progress
         while True:
+            if progress is not None:
+                progress.beat()
             try:
                 await self.start()
                 break
@@ -449,6 +453,8 @@ class UsageService:
         last_ms = self.clock.monotonic_ms()
         interval = MIN_POLL_MS
         while True:
+            if progress is not None:
+                progress.beat()
             began_ms = self.clock.monotonic_ms()
             try:
                 interval = await self._poll(began_ms - last_ms, interval)

@@ -229,6 +229,7 @@ class Modem:
         self.stray_results = 0  # final results while no command runs (late answers)
         self.urcs_dropped = 0  # the URC queue was full: its oldest entry went
         self.handler_errors = 0  # URC handlers that raised
+        self.progress = None  # firmware/supervisor.py Progress of the UART reader, if supervised
 
     # -- life cycle ---------------------------------------------------------
 
@@ -405,7 +406,10 @@ class Modem:
     # -- reading ------------------------------------------------------------
 
     async def _pump(self):
+        progress = self.progress
         while True:
+            if progress is not None:
+                progress.waiting()  # for the modem's next bytes: idle, however long
             try:
                 if self._reader is not None:
                     data = await self._reader.read(_CHUNK)
@@ -413,6 +417,8 @@ class Modem:
                     data = self._stream.read(_CHUNK)
             except OSError:
                 data = None  # a UART hiccup; keep reading
+            if progress is not None:
+                progress.beat()
             if data:
                 self._feed(data)
             else:

@@ -28,14 +28,20 @@ class SerialLink:
         self.stream = stream
         self.console = smp_serial.SerialDecoder(max_message=server.buf_size - 4)
         self.cobs = smp_cobs.CobsDecoder(max_message=server.buf_size - 4)
+        self.progress = None  # firmware/supervisor.py Progress, if supervised
 
     async def serve(self):
         """Answer requests on the stream forever."""
         server, console, cobs = self.server, self.console, self.cobs
         reader = asyncio.StreamReader(self.stream)
         writer = asyncio.StreamWriter(self.stream, {})
+        progress = self.progress
         while True:
+            if progress is not None:
+                progress.waiting()  # for the next request: idle, however long
             data = await reader.read(_READ_CHUNK)
+            if progress is not None:
+                progress.beat()
             if not data:
                 await asyncio.sleep_ms(10)  # woken with nothing to read (VMIN=0): poll again
                 continue

@@ -33,6 +33,7 @@ class Messaging:
         self.services = services
         self._swept_ms = None
         self.faults = 0  # steps that failed on a bug, not the modem
+        self.progress = None  # firmware/supervisor.py Progress, if supervised
         self._faults_in_row = 0
         self._console = RateLimited()
         inbox.on_message = self._message
@@ -57,8 +58,13 @@ class Messaging:
         await self.outbox.pump(mono_ms)
 
     async def run(self, ready):
+        progress = self.progress
+        if progress is not None:
+            progress.waiting()
         await ready.wait()  # the metering loop has brought the modem up
         while True:
+            if progress is not None:
+                progress.beat()
             try:
                 await self.step()
                 self._faults_in_row = 0

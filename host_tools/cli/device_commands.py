@@ -32,6 +32,8 @@ async def _info(link):
         OSApplicationInfoRead,
     )
 
+    from host_tools.device.requests import LogStatus
+
     async with link.device() as device:
         fields = {}
         for letter in "snrvmpi":  # one field per request: some contain spaces
@@ -39,6 +41,7 @@ async def _info(link):
         params = await device.request(MCUMgrParametersRead())
         clock = await device.request(DateTimeRead())
         pools = await device.request(MemoryPoolStatisticsRead())
+        log = await device.request(LogStatus())
         statistics = await _statistics(device)
     heap = pools.model_extra.get("heap", {})
     return {
@@ -52,6 +55,8 @@ async def _info(link):
         "smp_buf_size": params.buf_size,
         "heap_bytes": heap.get("nblks", 0) * heap.get("blksize", 0),
         "heap_free_bytes": heap.get("nfree", 0) * heap.get("blksize", 0),
+        # None, or why the board runs in safe mode: metering and SMS stopped (docs/technician.md)
+        "safe_mode": log.safe,
         "statistics": statistics,
     }
 
@@ -72,7 +77,11 @@ async def _statistics(device):
 
 def _info_lines(info):
     """The info table: one line a fact, then one line for each group of counters."""
-    shown = {key: value for key, value in info.items() if key != "statistics"}
+    shown = {key: value for key, value in info.items() if key not in ("statistics", "safe_mode")}
+    safe = info["safe_mode"]
+    shown["safe_mode"] = "no" if safe is None else (
+        "YES: metering and SMS stopped after %d early crashes; last: %s at %s (edgemeter reset leaves it)"
+        % (safe.get("crashes"), safe.get("crash"), safe.get("where") or "?"))
     statistics = info["statistics"]
     width = max(len(key) for key in list(shown) + ["statistics"])
     lines = ["%-*s  %s" % (width, key, value) for key, value in shown.items()]
@@ -126,6 +135,31 @@ def _echo_parser(sub):
     add_link(p)
     p.add_argument("text")
     p.set_defaults(handler=do_echo)
+
+
+# --- reset -------------------------------------------------------------------
+
+
+async def _reset(link):
+    from smpclient.requests.os_management import ResetWrite
+
+    async with link.device() as device:
+        await device.request(ResetWrite())  # signed with the device's key, as every write
+
+
+def do_reset(args):
+    asyncio.run(_reset(link_of(args)))
+    print("reset: the device restarts (a board in safe mode leaves it and boots normally)")
+
+
+def _reset_parser(sub):
+    p = sub.add_parser(
+        "reset",
+        help="restart the device (signed); a board in safe mode leaves it",
+        epilog="example: edgemeter reset --port /dev/ttyUSB0",
+    )
+    add_link(p)
+    p.set_defaults(handler=do_reset)
 
 
 # --- plan and status ---------------------------------------------------------
@@ -546,9 +580,10 @@ def _provision_parser(sub):
 
 
 def register(subparsers):
-    """Add info, echo, plan, status, snooze, balance, services, config, clock and provision to `subparsers`."""
+    """Add info, echo, reset, plan, status, snooze, balance, services, config, clock and provision to `subparsers`."""
     _info_parser(subparsers)
     _echo_parser(subparsers)
+    _reset_parser(subparsers)
     _plan_parser(subparsers)
     _status_parser(subparsers)
     _snooze_parser(subparsers)

@@ -61,6 +61,8 @@ class LogStatusReadResponse(smpmsg.ReadResponse):
     """The MAC record ack + 1 chains to (a provisioned device that has an ack)."""
     att: bytes | None = None
     """The device's MAC over (dev, ep, ack, link): protocol/auth.py link_mac."""
+    safe: dict | None = None
+    """Only in safe mode (firmware/safe_mode.py): {"crashes", "crash", "where"} of the boot loop."""
 
 
 class RecordsReadRequest(smpmsg.ReadRequest):

@@ -10,6 +10,10 @@ and the modem UART's cable, and then keeps one MicroPython process running `boar
 - exit status `wiring.EXIT_RESET` is the SMP reset command: a quick restart;
 - any other exit (an uncaught exception) is what a watchdog would catch on a
   real board: restart, with reset cause "watchdog";
+- the board's watchdog (board/emulated/watchdog.py) is enforced from here: once
+  the firmware started it, a process that does not feed it for its timeout in
+  real time (a hang, or SIGSTOP) is killed and booted again with reset cause
+  "watchdog", the modem keeping its power: a reset of the MCU alone;
 - the firmware's console (print) goes to `STATE/console.log`;
 - the scenario it runs is kept in `STATE/emulator-scenario.json` (its start made
   explicit), never in a file the user gave it.
@@ -38,6 +42,8 @@ from host_tools.emulator.scenario import load_scenario, scenario_source
 BOOT_SCRIPT = os.path.join(micropython_vm.REPO, "board", "emulated", "boot.py")
 FROZEN_BOOT = "board.emulated.boot"  # the same, frozen into an image: run with -m
 BOARD_JSON = os.path.join(micropython_vm.REPO, "board", "emulated", "board.json")
+WATCHDOG_POLL_S = 0.1  # how often the emulator looks at the watchdog (real time)
+_BITTEN = "watchdog"  # what _wait_or_bite returns when the watchdog reset the board
 
 
 def _board_definition():
@@ -82,6 +88,7 @@ class BoardRunner:
             with open(self.path("rtc-offset"), "w") as f:
                 f.write("0")
         self.boots = 0
+        self.watchdog_resets = 0
         self.process = None
         self._stopping = threading.Event()
         self._thread = None
@@ -126,6 +133,7 @@ class BoardRunner:
                 "flash": self.path("flash.img"),
                 "rtc": self.path("rtc-offset"),
                 "modem_power": self.path("modem-power"),
+                "watchdog": self.path("watchdog"),
                 "unique_id": self._unique_id(),
                 "clock": {
                     "sim_start_ms": self.sim_start_ms,
@@ -158,6 +166,10 @@ class BoardRunner:
 
     def _power_on(self, reset_cause):
         self._write_wiring(reset_cause)
+        try:
+            os.remove(self.path("watchdog"))  # a reset stops the watchdog until the firmware starts it
+        except FileNotFoundError:
+            pass
         console = open(self.path("console.log"), "ab")
         streams = {"stdin": subprocess.DEVNULL, "stdout": console, "stderr": subprocess.STDOUT}
         deployed = self.deployed
@@ -184,14 +196,40 @@ class BoardRunner:
             f.write("%d\n" % self.process.pid)
         os.replace(self.path("firmware.pid.tmp"), self.path("firmware.pid"))
 
+    def _starved(self):
+        """Whether the firmware started its watchdog and has not fed it for its timeout."""
+        try:
+            fed_ns = os.stat(self.path("watchdog")).st_mtime_ns
+            with open(self.path("watchdog")) as f:
+                timeout_ms = int(f.read())
+        except (OSError, ValueError):  # not started, or being rewritten this instant
+            return False
+        return time.time_ns() - fed_ns > timeout_ms * 1000000
+
+    def _wait_or_bite(self):
+        """The firmware process's exit status, or _BITTEN once its watchdog was starved
+        (the process is then killed, as the chip's reset would end it)."""
+        while True:
+            try:
+                return self.process.wait(timeout=WATCHDOG_POLL_S)
+            except subprocess.TimeoutExpired:
+                pass
+            if not self._stopping.is_set() and self._starved():
+                self.process.kill()  # SIGKILL also ends a stopped (SIGSTOP) process
+                self.process.wait()
+                self.watchdog_resets += 1
+                return _BITTEN
+
     def _supervise(self):
         cause = base.RESET_POWER_ON
         while not self._stopping.is_set():
             self._power_on(cause)
-            status = self.process.wait()
+            status = self._wait_or_bite()
             if self._stopping.is_set():
                 break
-            if status == wiring.EXIT_RESET:
+            if status == _BITTEN:
+                cause, delay = base.RESET_WATCHDOG, 0.1  # the MCU alone: the modem keeps its power
+            elif status == wiring.EXIT_RESET:
                 cause, delay = base.RESET_COMMAND, 0.1
             elif status < 0:
                 # Killed: a power cut. The modem is on the board: it loses power too,

@@ -9,7 +9,9 @@ Power: while `power_path` reads anything but "1" (or is missing) the modem is of
 input is ignored, the data session is down and its state is lost. At power-on it
 boots for `boot_ms`, sends `\\r\\nRDY\\r\\n` and `\\r\\n+CPIN: READY\\r\\n`, and registers
 `register_ms` later (`\\r\\n+CEREG: 1\\r\\n` if AT+CEREG=1, with location if =2). A
-`modem_reset` fault in the scenario reboots it the same way at its time.
+`modem_reset` fault in the scenario reboots it the same way at its time; a
+`modem_silent` fault hangs it: from its time it answers nothing (no echo, no
+result, no URC) while its data session stays up, until its power is cut.
 
 Commands end with CR; echo is on after boot (ATE0/ATE1). Answers are
 `\\r\\n<info>\\r\\n\\r\\nOK\\r\\n`, `\\r\\nOK\\r\\n` or an error: `\\r\\nERROR\\r\\n`, or
@@ -100,7 +102,8 @@ class SimulatedModem:
             for index, (m, read) in enumerate(carrier.scenario.sim, 1)
         }
         now = clock()
-        self._faults = [f for f in carrier.scenario.faults if f.kind == "modem_reset" and f.at_ms >= now]
+        self._faults = [f for f in carrier.scenario.faults if f.kind in ("modem_reset", "modem_silent")
+                        and f.at_ms >= now]
         self._out = bytearray()
         self._wake_r, self._wake_w = os.pipe()
         self._power_lock = threading.Lock()
@@ -112,6 +115,7 @@ class SimulatedModem:
 
     def _forget(self):
         """Everything a power cycle loses."""
+        self.silent = False  # a `modem_silent` fault: hung, answering nothing, until its power is cut
         self.echo = True
         self.cmee = 0
         self.cereg = 0
@@ -164,7 +168,10 @@ class SimulatedModem:
             fault = self._faults.pop(0)
             if self.state != "off":
                 self._log(fault.at_ms, "--", "fault: %s" % fault.kind)
-                self._boot(fault.at_ms)
+                if fault.kind == "modem_silent":
+                    self.silent = True  # the data session stays up; only a power cycle cures it
+                else:
+                    self._boot(fault.at_ms)
         if self.state == "booting" and now >= self.boot_done_ms:
             self.state = "on"
             self.register_at_ms = self.boot_done_ms + self.register_ms
@@ -188,6 +195,8 @@ class SimulatedModem:
                 f.write("%s %s %s\n" % (iso_ms(ms, self.carrier.plan.tz), direction, text))
 
     def _send(self, data, log=True):
+        if self.silent:
+            return  # hung: no answer, no echo, no URC
         if log:
             self._log(self.clock(), ">>", repr(data.decode("latin-1")))
         room = _OUT_MAX - len(self._out)
@@ -206,6 +215,8 @@ class SimulatedModem:
         del self._out[:written]
 
     def _feed(self, data):
+        if self.silent:
+            return
         for byte in data:
             if self._sms is not None:
                 self._sms_byte(byte)

@@ -31,7 +31,7 @@ from protocol.units import MB as BYTES_PER_MB
 BITS_PER_MBIT = 1000000
 
 AT_ZERO_MODES = ("cut", "warn")  # the device's setting: stop data at 0 MB, or only warn
-FAULT_KINDS = ("modem_reset", "phone_off")
+FAULT_KINDS = ("modem_reset", "phone_off", "modem_silent")
 SIM_SLOTS = 20  # messages the SIM's storage ("SM") holds
 
 DEFAULT_SCENARIO = {

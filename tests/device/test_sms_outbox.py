@@ -2,8 +2,11 @@
 scripted modem, the queue on (RAM) LittleFS. What the subscriber's side sees: the
 PDUs typed to the modem, and the records that say sent, failed, delivered."""
 
-# The modem driver, SMS codec and CBOR bytecode live in the unix port's heap.
-HEAP = "128k"
+# The modem driver, SMS codec and CBOR bytecode live in the unix port's heap, and
+# the names the .mpy files intern: with the watchdog and safe-mode record names
+# (issue 19) the suite needed 16 KB more at once (from 128k to 144k: the interned
+# names' pool grows by doubling), so 152k. A frozen image keeps those names in flash.
+HEAP = "152k"
 
 import flash_fixture  # first: its flash buffer is allocated while the heap is empty
 

@@ -15,7 +15,8 @@ REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)
 # and those of the ranks below it. The modem and storage are the bottom; the SMP
 # server sits on top of what it serves; main.py wires them all.
 FIRMWARE_RANK = {
-    "firmware.console": 0, "firmware.version": 0, "firmware.boot_reason": 0,
+    "firmware.console": 0, "firmware.version": 0, "firmware.boot_reason": 0, "firmware.supervisor": 0,
+    "firmware.safe_mode": 1,
     "firmware.storage": 0, "firmware.modem": 0,
     "firmware.sms": 1,
     "firmware.metering": 2, "firmware.account": 2,

@@ -15,10 +15,12 @@ from protocol import smp
 
 
 class LogCommands:
-    def __init__(self, server, log, batch=None):
-        """`batch`: batch_buffer(server), taken early at boot (a new one if None)."""
+    def __init__(self, server, log, batch=None, safe_mode=None):
+        """`batch`: batch_buffer(server), taken early at boot (a new one if None);
+        `safe_mode`: firmware/safe_mode.py, whose summary the status carries while active."""
         self._server = server
         self._log = log
+        self._safe_mode = safe_mode
         self._batch = batch or self.batch_buffer(server)
         server.register(m.GROUP, {
             (m.CMD_STATUS, smp.OP_READ): self.status,
@@ -49,6 +51,9 @@ class LogCommands:
             # The acknowledged head, attested: a host whose ledger starts here
             # (the records before are in another ledger) links its chain to it.
             reply["link"], reply["att"] = attested
+        safe = self._safe_mode.summary() if self._safe_mode is not None else None
+        if safe is not None:
+            reply["safe"] = safe  # the board is in safe mode: how many crashes, the last one
         return reply
 
     def read(self, request):
