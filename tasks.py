@@ -315,13 +315,13 @@ UNSIGNED = ("(\"unsigned\": records the board wrote before it was given its key,
 def bench(c):
     """Measure speed, memory and flash wear; print one table (goal, measured, ratio)."""
     from bench import (auth, clock_jumps, device_heap, fleet_ledger, heap_month, images, ledger, metering, month, pull,
-                       reconcile, smp_link, store, wear)
+                       reconcile, smp_link, store, watchdog, wear)
     from bench.table import render
 
     rows = []
     # The images first: the emulator runs (and so these rows measure) the emulated board's image.
     for module in (images, heap_month, smp_link, store, wear, auth, device_heap, pull, ledger, fleet_ledger, reconcile,
-                   metering, clock_jumps, month):
+                   metering, clock_jumps, watchdog, month):
         rows += module.rows()
     print(render(rows))
 

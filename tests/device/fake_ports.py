@@ -47,6 +47,14 @@ class RTC:
         log.append(("RTC.datetime", when))
 
 
+class WDT:
+    def __init__(self, id=0, timeout=5000):
+        log.append(("WDT", timeout))
+
+    def feed(self):
+        log.append(("WDT.feed",))
+
+
 def unique_id():
     return CHIP_ID
 

@@ -169,6 +169,16 @@ def test_another_board_s_data_makes_another_board():
         os.rmdir(other)
 
 
+def test_the_watchdog_takes_what_the_chip_allows():
+    pico, esp = made(pico_ec25), made(esp32s3_sim7600)
+    pico.watchdog(8000).feed()
+    assert taken()[-2:] == [("WDT", 8000), ("WDT.feed",)]
+    pico.watchdog(20000)
+    assert taken()[-1] == ("WDT", 8388)  # the RP2040's watchdog counts to 8.3 s at most
+    esp.watchdog(20000)
+    assert taken()[-1] == ("WDT", 20000)
+
+
 def test_chip_id_reset_and_reset_causes():
     board = made(esp32s3_sim7600)
     assert board.unique_id() == fake_ports.CHIP_ID
