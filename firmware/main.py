@@ -48,6 +48,11 @@ from protocol import records
 SMP_BUF_SIZE = 4096
 RUNNING_MARKER = flash_mount.MOUNT_POINT + "/running"
 STATE_DIR = board_storage.STATE_DIR
+# Asked for by a reset with boot_mode 1: the next boot stops before the watchdog
+# starts, at the REPL, so that `edgemeter deploy` can copy files at leisure (a
+# chip's watchdog cannot be stopped once started, and the REPL does not feed it).
+MAINTENANCE_MARKER = STATE_DIR + "/maintenance"
+MAINTENANCE = "maintenance"
 # The modem driver for each AT dialect a board can name (Board.modem_dialect).
 MODEM_DIALECTS = {"quectel": Modem, "simcom": SimcomModem}
 # Each long-lived task's deadline (real ms, firmware/supervisor.py): the longest a
@@ -75,6 +80,10 @@ class Firmware:
         1970); returns its seq (None if the log is full)."""
         return self.log.append(rtype, self.board.clock.now() if at is None else at, fields)
 
+    def _request_maintenance(self):
+        with open(MAINTENANCE_MARKER, "w") as f:
+            f.write("deploy")
+
     def _request_reset(self):
         if self.safe_mode is not None:
             self.safe_mode.leave()  # a signed reset leaves safe mode (a no-op outside it)
@@ -97,6 +106,12 @@ class Firmware:
         mounted, self.log, checkpoints, recovered = board_storage.open_storage(
             flash, self.board.flash_layout(), self.board.flash_program_bytes(), self.device_id)
         state_files.makedirs(STATE_DIR)
+        if state_files.size(MAINTENANCE_MARKER):
+            state_files.remove(MAINTENANCE_MARKER)
+            boot_reason.clear(RUNNING_MARKER)
+            print("edgemeter %s: maintenance boot: the firmware and its watchdog do not start; the REPL is "
+                  "free for edgemeter deploy, and the next reset runs the firmware" % self.device_id)
+            return MAINTENANCE
         # The watchdog from here on: a boot that hangs after the storage is open resets.
         supervisor = Supervisor(self.board.watchdog(WATCHDOG_MS), self.board.real_clock(), self.record)
         # Before the first record of this boot: a provisioned device signs them all.
@@ -141,7 +156,8 @@ class Firmware:
         usage.resume(modem_kept_power)
         for name, part in (("smp", link), ("modem", modem), ("metering", usage), ("sms", messaging)):
             part.progress = supervisor.watch(name, DEADLINES_MS[name])
-        OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record, clock_set=usage.clock_set)
+        OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record, clock_set=usage.clock_set,
+                maintenance=self._request_maintenance)
         LogCommands(self.smp, log=self.log, batch=batch, safe_mode=self.safe_mode)
         PlanCommands(self.smp, plans=usage)
         AccountCommands(self.smp, balance=balance, services=services)
@@ -179,7 +195,8 @@ class Firmware:
 
     async def _serve_safe(self, link, batch, guard, supervisor, counters, mounted):
         """Safe mode: SMP alone, for the technician to pull the records and see why."""
-        OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record)
+        OSGroup(self.smp, self.board, self.device_id, self._request_reset, self.record,
+                maintenance=self._request_maintenance)
         LogCommands(self.smp, log=self.log, batch=batch, safe_mode=self.safe_mode)
         AuthCommands(self.smp, log=self.log, guard=guard)
         StatsGroup(self.smp, counters)
@@ -199,7 +216,8 @@ class Firmware:
 def run(board):
     firmware = Firmware(board)
     try:
-        asyncio.run(firmware.main())
+        if asyncio.run(firmware.main()) == MAINTENANCE:
+            return  # to the REPL, unwatched
     except Exception as error:  # MemoryError too: counted toward safe mode, then the board resets
         if firmware.safe_mode is not None:
             try:

@@ -9,7 +9,10 @@
    needs the image (`invoke image`, flashed as its board.json "image" "flash_with"
    says), and then `--frozen` copies only main.py and the board's data files;
 2. mpremote copies that tree onto the board's filesystem over the raw REPL
-   (`resume`: whatever runs is interrupted with Ctrl-C, nothing is soft-reset first);
+   (`resume`: whatever runs is interrupted with Ctrl-C, nothing is soft-reset first).
+   A board running edgemeter is first reset into a maintenance boot (signed SMP
+   reset, boot_mode 1): its firmware and watchdog do not start, so the watchdog
+   (which the REPL does not feed, and nothing can stop) cannot reset it mid-copy;
 3. the board is reset, so main.py starts the new firmware;
 4. the firmware version is read back over SMP (OS info "v") until it answers, and
    must be the one just built;
@@ -89,6 +92,22 @@ async def running_version(link, wait_s):
             await asyncio.sleep(1.0)
 
 
+MAINTENANCE_BOOT_S = 3  # a board's reset, and its boot to the REPL
+
+
+def _maintenance_boot(link):
+    """Reset a board that runs edgemeter into its maintenance boot; a board that does
+    not answer SMP (plain MicroPython, or no key yet) is left as it is."""
+    from host_tools.cli.device_commands import reset_device
+
+    try:
+        asyncio.run(reset_device(Link(link.port, link.baud, min(link.timeout_s, 1.0)), maintenance=True))
+    except DeviceError:
+        return
+    print("%s: reset into a maintenance boot (firmware and watchdog stopped) for the copy" % link.port)
+    time.sleep(MAINTENANCE_BOOT_S)
+
+
 def do_deploy(args):
     from firmware.version import VERSION
     from host_tools.build import board_build
@@ -101,6 +120,7 @@ def do_deploy(args):
     link = link_of(args)
     port = link.port
     smp_link = Link(args.check_port, link.baud, link.timeout_s) if args.check_port else link
+    _maintenance_boot(smp_link)
     if _mpremote(port, "exec", "print('raw REPL ok')", timeout=PROBE_TIMEOUT_S).strip() != "raw REPL ok":
         raise CommandError("%s did not run code in a MicroPython raw REPL: is it a MicroPython board?" % port)
     count = copy_tree(folder, port, only)

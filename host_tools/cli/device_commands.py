@@ -140,16 +140,20 @@ def _echo_parser(sub):
 # --- reset -------------------------------------------------------------------
 
 
-async def _reset(link):
+async def reset_device(link, maintenance=False):
+    """The signed SMP reset; `maintenance`: the next boot stays at the REPL (boot_mode 1)."""
     from smpclient.requests.os_management import ResetWrite
 
     async with link.device() as device:
-        await device.request(ResetWrite())  # signed with the device's key, as every write
+        await device.request(ResetWrite(boot_mode=1) if maintenance else ResetWrite())
 
 
 def do_reset(args):
-    asyncio.run(_reset(link_of(args)))
-    print("reset: the device restarts (a board in safe mode leaves it and boots normally)")
+    asyncio.run(reset_device(link_of(args), args.maintenance))
+    if args.maintenance:
+        print("reset: the device boots to the MicroPython REPL, firmware and watchdog not started, until the next reset")
+    else:
+        print("reset: the device restarts (a board in safe mode leaves it and boots normally)")
 
 
 def _reset_parser(sub):
@@ -159,6 +163,8 @@ def _reset_parser(sub):
         epilog="example: edgemeter reset --port /dev/ttyUSB0",
     )
     add_link(p)
+    p.add_argument("--maintenance", action="store_true",
+                   help="boot to the MicroPython REPL without the firmware (and its watchdog), as deploy does first")
     p.set_defaults(handler=do_reset)
 
 

@@ -164,7 +164,11 @@ class Device:
         # smpclient's own connect reads the MCUmgr parameters once and gives up on
         # a garbled answer; asking through `request` retries like everything else.
         await self.transport.connect(self.port, self.timeout_s)
-        params = await self.request(MCUMgrParametersRead(), retries=self.retries)
+        try:
+            params = await self.request(MCUMgrParametersRead(), retries=self.retries)
+        except BaseException:
+            await self.client.disconnect()  # no SMP there: the port is free again for whoever comes next
+            raise
         self.transport.initialize(params.buf_size)
         return self
 

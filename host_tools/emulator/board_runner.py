@@ -7,7 +7,8 @@ and the modem UART's cable, and then keeps one MicroPython process running `boar
 
 - the process id is in `STATE/firmware.pid`; SIGKILL of it is a power cut, after
   which the board powers up again from the same flash within `power_on_delay_s`;
-- exit status `wiring.EXIT_RESET` is the SMP reset command: a quick restart;
+- exit status `wiring.EXIT_RESET` is the SMP reset command: a quick restart; so
+  is 0, main.py ending (a maintenance boot: on a board, the REPL until a reset);
 - any other exit (an uncaught exception) is what a watchdog would catch on a
   real board: restart, with reset cause "watchdog";
 - the board's watchdog (board/emulated/watchdog.py) is enforced from here: once
@@ -229,7 +230,7 @@ class BoardRunner:
                 break
             if status == _BITTEN:
                 cause, delay = base.RESET_WATCHDOG, 0.1  # the MCU alone: the modem keeps its power
-            elif status == wiring.EXIT_RESET:
+            elif status in (wiring.EXIT_RESET, 0):  # 0: main.py ended (a maintenance boot), as a reset would follow
                 cause, delay = base.RESET_COMMAND, 0.1
             elif status < 0:
                 # Killed: a power cut. The modem is on the board: it loses power too,

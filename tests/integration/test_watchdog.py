@@ -72,6 +72,17 @@ def test_a_stopped_firmware_is_reset_by_the_watchdog_and_loses_nothing(emulator,
     assert counters["feeds"] >= 1 and counters["stuck"] == 0
 
 
+def test_a_maintenance_boot_starts_neither_the_firmware_nor_its_watchdog(emulator, capsys):
+    old = emulator.pid()
+    status, out, _err = run(capsys, "reset", "--maintenance", "--port", emulator.port)
+    assert status == 0 and "REPL" in out
+    while emulator.pid() == old:
+        time.sleep(0.05)
+    emulator.wait_ready()  # the emulator boots it again, as the deploy's reset would
+    assert "maintenance boot: the firmware and its watchdog do not start" in emulator.console()
+    assert "booted (reset-command)" in emulator.console()
+
+
 DAMAGE = os.path.join(os.path.dirname(__file__), "damaged_state_file.py")
 
 

@@ -1,8 +1,9 @@
 """The standard SMP OS management group (group 0), as any SMP client expects it.
 
 Served: echo (0), memory pool statistics (3, the MicroPython heap as one pool),
-date-time read/write (4), reset (5), MCUmgr parameters (6), OS/application
-info (7). Everything else in the group answers ENOTSUP.
+date-time read/write (4), reset (5; boot_mode 1: a maintenance boot, to the
+REPL), MCUmgr parameters (6), OS/application info (7). Everything else in the
+group answers ENOTSUP.
 """
 
 import gc
@@ -25,8 +26,10 @@ _INFO_FIELDS = "snrvbmpio"
 
 
 class OSGroup:
-    def __init__(self, server, board, device_id, reset, record, clock_set=None):
-        """`clock_set()` is told after each date-time write (the metering loop)."""
+    def __init__(self, server, board, device_id, reset, record, clock_set=None, maintenance=None):
+        """`clock_set()` is told after each date-time write (the metering loop);
+        `maintenance()` before a reset with boot_mode 1 (firmware/main.py)."""
+        self._maintenance = maintenance
         self._server = server
         self._clock_set = clock_set
         self._board = board
@@ -85,9 +88,13 @@ class OSGroup:
         return {}
 
     def reset(self, request):
+        # boot_mode 1 (Zephyr's "bootloader"): the next boot stays at the MicroPython
+        # REPL, firmware and watchdog not started, for `edgemeter deploy` to copy files.
         boot_mode = request.get("boot_mode", 0)
-        if boot_mode != 0:
-            raise SMPError(smp.ERR_ENOTSUP, reason="no bootloader mode on this board")
+        if boot_mode not in (0, 1) or boot_mode == 1 and self._maintenance is None:
+            raise SMPError(smp.ERR_ENOTSUP, reason="boot_mode 0 (run) or 1 (the REPL, for a deploy)")
+        if boot_mode == 1:
+            self._maintenance()
         self._server.defer(self._reset)
         return {}
 
