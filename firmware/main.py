@@ -122,17 +122,19 @@ class Firmware:
         rtc_restored = rtc_check.restore(self.board.clock, checkpoints.open())
         self.record(records.BOOT, {records.BOOT__REASON: reason, records.BOOT__FIRMWARE: VERSION})
         self.safe_mode = SafeMode(STATE_DIR + "/crashes", self.record, self.board.real_clock())
-        counters = [
+        link_counters = [
             ("smp", self.smp, ("requests", "errors")),
             ("serial", link.console, ("messages", "noise_bytes", "dropped_crc", "dropped_malformed",
                                       "dropped_oversize", "dropped_incomplete", "dropped_orphan")),
             ("cobs", link.cobs, ("messages", "dropped")),
+        ]
+        store_counters = [
             ("log", self.log, ("appended", "dropped")),
             ("flash", flash, ("programs", "bytes_programmed", "erases")),
             ("watchdog", supervisor, ("feeds", "stuck")),
         ]
         if self.safe_mode.boot(reason):
-            return await self._serve_safe(link, batch, guard, supervisor, counters, mounted)
+            return await self._serve_safe(link, batch, guard, supervisor, link_counters + store_counters, mounted)
         if mounted == flash_mount.MIGRATED:
             self.record(records.CONFIG_CHANGED, records.config_change("flash", flash_mount.OLD_LAYOUT, "rings"))
         if rtc_restored:
@@ -163,14 +165,14 @@ class Firmware:
         AccountCommands(self.smp, balance=balance, services=services)
         ConfigCommands(self.smp, queries=queries)
         AuthCommands(self.smp, log=self.log, guard=guard)
-        StatsGroup(self.smp, counters + [
+        StatsGroup(self.smp, link_counters + [
             ("modem", modem, ("timeouts", "resets", "reboots_seen", "lines_dropped", "stray_results",
                               "urcs_dropped", "handler_errors")),
             ("meter", usage.meter, ("restarts",)),
             ("usage", usage, ("faults",)),
             ("sms", messaging, ("faults",)),
             ("outbox", outbox, ("failures", "given_up")),
-        ])
+        ] + store_counters)
         self.board.led(True)
         print(
             "edgemeter %s booted (%s), flash %s, log epoch %d head %d%s"

@@ -23,7 +23,7 @@ def _complete(words):
 
 def test_bash_completion_offers_the_parsers_commands_and_options():
     assert shutil.which("bash")
-    assert _complete(["edgemeter", "re"]) == ["reconcile"]
+    assert _complete(["edgemeter", "re"]) == ["reconcile", "reset"]
     assert set(_complete(["edgemeter", ""])) == set(cli.COMMANDS)
     assert _complete(["edgemeter", "reconcile", "--acc"]) == ["--account"]
     assert _complete(["edgemeter", "config", "s"]) == ["set"]

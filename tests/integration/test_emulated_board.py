@@ -223,7 +223,8 @@ def test_the_counters_are_served_by_the_standard_statistics_group_and_shown_by_i
     from protocol import cbor, smp
 
     before, unknown = asyncio.run(_statistics(emulator.port))
-    assert list(before) == ["smp", "serial", "cobs", "modem", "meter", "usage", "sms", "outbox", "log", "flash"]
+    assert list(before) == ["smp", "serial", "cobs", "modem", "meter", "usage", "sms", "outbox", "log", "flash",
+                            "watchdog"]
     assert before["log"]["appended"] >= 1 and before["flash"]["programs"] >= 1 and before["flash"]["bytes_programmed"] > 0
     assert all(isinstance(v, int) for group in before.values() for v in group.values())
     assert error(unknown) and (unknown.err.group, unknown.err.rc) == (smp.GROUP_STATS, 2)  # STAT_MGMT_ERR_INVALID_GROUP
