@@ -26,7 +26,7 @@ import hashlib
 import re
 
 from host_tools.ledger.store import (APPLICATION_ID, SCHEMA_VERSION, Ledger, LedgerDamaged, LedgerError,
-                                     LedgerUnreachable, check_link, check_pull, conflict)
+                                     LedgerUnreachable, conflict)
 from host_tools.ledger.store import shown_target as shown
 from protocol import records as rec
 
@@ -245,16 +245,6 @@ class PostgresLedger(Ledger):
                 self._db.execute(sql.replace("?", "%s"), params)
         except self._psycopg.Error as error:
             raise self._failed(error) from None
-
-    def add_link(self, device, epoch, seq, link, att):
-        """As SqliteLedger.add_link."""
-        check_link(device, epoch, seq, link, att)
-        self._write("INSERT INTO links VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING", (device, epoch, seq, link, att))
-
-    def add_pull(self, device, epoch, at, head, records):
-        """As SqliteLedger.add_pull."""
-        check_pull(device, epoch, at, head, records)
-        self._write("INSERT INTO pulls VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING", (device, epoch, at, head, records))
 
     # --- reading -------------------------------------------------------------
 

@@ -12,8 +12,7 @@ import os
 import pathlib
 import sqlite3
 
-from host_tools.ledger.store import (APPLICATION_ID, SCHEMA_VERSION, Ledger, LedgerDamaged, LedgerError, check_link,
-                                     check_pull, conflict)
+from host_tools.ledger.store import APPLICATION_ID, SCHEMA_VERSION, Ledger, LedgerDamaged, LedgerError, conflict
 from protocol import records as rec
 
 _RECORDS = """
@@ -290,17 +289,6 @@ class SqliteLedger(Ledger):
             if self._db.in_transaction:
                 self._db.execute("ROLLBACK")
             raise self._damaged(error) from None
-
-    def add_link(self, device, epoch, seq, link, att):
-        """Keep the device's attested acknowledged head of a log: record seq + 1
-        chains to MAC `link`; `att` is the device's MAC over it. Durable on return."""
-        check_link(device, epoch, seq, link, att)
-        self._write("INSERT OR IGNORE INTO links VALUES (?,?,?,?,?)", (device, epoch, seq, link, att))
-
-    def add_pull(self, device, epoch, at, head, records):
-        """Note a pull of (device, epoch) that ended at host time `at` (UTC seconds)."""
-        check_pull(device, epoch, at, head, records)
-        self._write("INSERT OR IGNORE INTO pulls VALUES (?,?,?,?,?)", (device, epoch, at, head, records))
 
     # --- reading -------------------------------------------------------------
 

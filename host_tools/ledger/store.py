@@ -229,13 +229,13 @@ def checked_rows(device, epoch, frames):
     return rows, duplicates
 
 
-def check_link(device, epoch, seq, link, att):
+def _check_link(device, epoch, seq, link, att):
     _check_key(device, epoch)
     if not isinstance(seq, int) or seq < 1 or not all(isinstance(v, bytes) and v for v in (link, att)):
         raise LedgerError("a link needs a seq from 1 and the link and attestation as bytes")
 
 
-def check_pull(device, epoch, at, head, records):
+def _check_pull(device, epoch, at, head, records):
     _check_key(device, epoch)
     if not all(isinstance(v, int) and not isinstance(v, bool) and v >= 0 for v in (at, head, records)):
         raise LedgerError("a pull needs its time, head and record count as whole numbers")
@@ -249,9 +249,9 @@ def conflict(device, epoch, seq):
 class Ledger:
     """What every ledger engine offers. Not thread-safe; one per process.
 
-    An engine provides _store, _read_back, add_link, add_pull, integrity,
-    backup and close, and runs the shared queries below through _all and _rows
-    (SQL with ? placeholders)."""
+    An engine provides _store, _read_back, _write (one statement in its own
+    durable transaction), integrity, backup and close, and runs the shared
+    queries below through _all and _rows (SQL with ? placeholders)."""
 
     path = None  # the target as given: a file path or a URL (without its password)
     readonly = False
@@ -269,6 +269,18 @@ class Ledger:
         rows, duplicates = checked_rows(device, epoch, frames)
         new = self.add_rows(device, epoch, rows)
         return new, duplicates + len(rows) - new
+
+    def add_link(self, device, epoch, seq, link, att):
+        """Keep the device's attested acknowledged head of a log: record seq + 1
+        chains to MAC `link`; `att` is the device's MAC over it. Durable on return."""
+        _check_link(device, epoch, seq, link, att)
+        # ON CONFLICT DO NOTHING: PostgreSQL, and SQLite from 3.24 (2018).
+        self._write("INSERT INTO links VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING", (device, epoch, seq, link, att))
+
+    def add_pull(self, device, epoch, at, head, records):
+        """Note a pull of (device, epoch) that ended at host time `at` (UTC seconds)."""
+        _check_pull(device, epoch, at, head, records)
+        self._write("INSERT INTO pulls VALUES (?,?,?,?,?) ON CONFLICT DO NOTHING", (device, epoch, at, head, records))
 
     def add_rows(self, device, epoch, rows):
         """Store a batch `checked_rows` gave ({seq: row} of one log); how many were new.

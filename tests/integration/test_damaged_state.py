@@ -14,17 +14,13 @@ import json
 import os
 import re
 
+from cli_run import run_json
 from records_workload import produce
 
 from host_tools import cli
 from host_tools.emulator.process import EmulatorProcess
 
 STATE_BLOCKS = 32  # the emulated board's layout (board.json): the state range comes first
-
-
-def _cli_json(capsys, *argv):
-    assert cli.main(list(argv)) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
 
 
 def test_a_damaged_state_file_system_keeps_the_records_not_pulled(tmp_path, capsys):
@@ -39,7 +35,7 @@ def test_a_damaged_state_file_system_keeps_the_records_not_pulled(tmp_path, caps
     try:
         board.wait_ready()
         produce(board.port, 20)
-        before = _cli_json(capsys, "pull", "--port", board.port, "--ledger", ledger, "--json")
+        before = run_json(capsys, "pull", "--port", board.port, "--ledger", ledger, "--json")
         produce(board.port, 15, base_second=20)
         head_seq = before["head_seq"] + 15
         board.power_cut(before_power_on=damage)
@@ -51,7 +47,7 @@ def test_a_damaged_state_file_system_keeps_the_records_not_pulled(tmp_path, caps
         assert cli.main(["pull", "--port", board.port, "--ledger", ledger, "--json"]) == 3  # stored, acknowledged, flagged
         out, flagged = capsys.readouterr()
         after = json.loads(out)
-        listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+        listed = run_json(capsys, "log", "--ledger", ledger, "--json")
     finally:
         board.stop()
     assert refused.count("\n") == 1 and "has no key" in refused and "edgemeter provision --port" in refused, refused

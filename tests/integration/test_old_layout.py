@@ -5,9 +5,9 @@ the old firmware wrote, byte for byte, across a power cut. The boot after that p
 moves the flash onto the board's layout (firmware/storage/migration.py): the same
 epoch, the seqs going on, the meter's count kept, and the boot after finds it moved."""
 
-import json
 import os
 
+from cli_run import run_json
 from conftest import IDLE, scenario_file
 
 from host_tools import cli
@@ -27,11 +27,6 @@ def _old_board(state):
     return int(done.stdout.split()[1])
 
 
-def _cli_json(capsys, *argv):
-    assert cli.main(list(argv)) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
-
-
 def test_the_old_layout_is_run_as_it_is_and_every_old_record_is_pulled(tmp_path, capsys):
     state = str(tmp_path / "board")
     epoch = _old_board(state)
@@ -39,12 +34,12 @@ def test_the_old_layout_is_run_as_it_is_and_every_old_record_is_pulled(tmp_path,
     try:
         board.wait_ready()
         assert "flash old layout, log epoch %d head %d" % (epoch, OLD_RECORDS + 1) in board.console()  # and its BOOT
-        status = _cli_json(capsys, "status", "--port", board.port, "--json")
+        status = run_json(capsys, "status", "--port", board.port, "--json")
         assert status["total"] >= UP + DOWN  # the meter went on from the old checkpoint
         board.power_cut()
         ledger = str(tmp_path / "ledger.sqlite")
-        pulled = _cli_json(capsys, "pull", "--port", board.port, "--ledger", ledger, "--json")
-        listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+        pulled = run_json(capsys, "pull", "--port", board.port, "--ledger", ledger, "--json")
+        listed = run_json(capsys, "log", "--ledger", ledger, "--json")
     finally:
         board.stop()
     assert pulled["pulled"] == pulled["head_seq"] >= OLD_RECORDS + 2  # and the two boots since
@@ -61,16 +56,16 @@ def test_the_boot_after_every_old_record_is_pulled_moves_the_flash_onto_the_ring
     board = EmulatorProcess(state, "--scenario", scenario_file(tmp_path, IDLE))
     try:
         board.wait_ready()
-        first = _cli_json(capsys, "pull", "--port", board.port, "--ledger", ledger, "--json")
+        first = run_json(capsys, "pull", "--port", board.port, "--ledger", ledger, "--json")
         assert first["pulled"] == first["head_seq"] > OLD_RECORDS  # acked once durable in the ledger
         board.power_cut()
         assert "flash migrated, log epoch %d" % epoch in board.console()
-        status = _cli_json(capsys, "status", "--port", board.port, "--json")
+        status = run_json(capsys, "status", "--port", board.port, "--json")
         assert status["total"] >= UP + DOWN  # the checkpoint moved to the journal
         board.power_cut()
         assert "flash mounted, log epoch %d" % epoch in board.console()
-        _cli_json(capsys, "pull", "--port", board.port, "--ledger", ledger, "--json")
-        listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+        run_json(capsys, "pull", "--port", board.port, "--ledger", ledger, "--json")
+        listed = run_json(capsys, "log", "--ledger", ledger, "--json")
         assert cli.main(["ledger", "check", ledger]) == 0, capsys.readouterr()  # no gap
     finally:
         board.stop()

@@ -1,9 +1,9 @@
 """`edgemeter pull` and `edgemeter log` against the emulated board."""
 
 import asyncio
-import json
 import os
 
+from cli_run import run_json
 from records_workload import produce
 
 from host_tools import cli
@@ -11,11 +11,6 @@ from host_tools.device.requests import Ack, LogStatus
 from host_tools.device.session import Device, DeviceError
 from host_tools.ledger.store import open_ledger
 from protocol import records
-
-
-def _cli_json(capsys, *argv):
-    assert cli.main(list(argv)) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
 
 
 async def _status(port):
@@ -30,7 +25,7 @@ def test_pull_is_exactly_once_and_log_lists_it(emulator, ledger_target, capsys):
     before = asyncio.run(_status(emulator.port))
     assert before.head >= 151 and before.ack == 0  # a boot record + 150 clock changes
 
-    first = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
+    first = run_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
     assert first["device"] == before.dev
     assert first["pulled"] == first["new"] == before.head
     assert first["duplicates"] == 0 and first["head_seq"] == before.head
@@ -38,17 +33,17 @@ def test_pull_is_exactly_once_and_log_lists_it(emulator, ledger_target, capsys):
     after = asyncio.run(_status(emulator.port))
     assert after.ack == before.head  # acknowledged only what the ledger holds
 
-    again = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
+    again = run_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
     assert again["pulled"] == 0 and again["new"] == 0
 
-    listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+    listed = run_json(capsys, "log", "--ledger", ledger, "--json")
     assert [r["seq"] for r in listed] == list(range(1, before.head + 1))
     assert {r["device"] for r in listed} == {before.dev} and {r["epoch"] for r in listed} == {before.ep}
     assert listed[0]["type"] == "boot"
     assert sum(r["type"] == "config_changed" and r["fields"]["key"] == "clock" for r in listed) == 150
     assert all(r["time"] for r in listed)
     assert cli.main(["ledger", "check", ledger]) == 0 and "integrity ok" in capsys.readouterr().out
-    (seen,) = _cli_json(capsys, "fleet", "--ledger", ledger, "--json")["devices"]
+    (seen,) = run_json(capsys, "fleet", "--ledger", ledger, "--json")["devices"]
     assert (seen["device"], seen["records"], seen["missing"], seen["mac_failed"]) == (before.dev, before.head, 0, 0)
     assert seen["last_pull"] is not None and not seen["stale"]
 
@@ -59,8 +54,8 @@ def test_records_survive_power_cuts_until_pulled(emulator, tmp_path, capsys):
     produce(emulator.port, 40, base_second=100)
     emulator.power_cut()
     ledger = str(tmp_path / "ledger.sqlite")
-    result = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
-    listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+    result = run_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
+    listed = run_json(capsys, "log", "--ledger", ledger, "--json")
     assert [r["seq"] for r in listed] == list(range(1, result["head_seq"] + 1))
     boots = [r for r in listed if r["type"] == "boot"]
     assert [b["fields"]["reason"] for b in boots] == [0, 3, 3]  # power-on, then power-loss twice
@@ -102,9 +97,9 @@ def test_cobs_framing_with_smpclient_and_pull(emulator, tmp_path, capsys):
     assert asyncio.run(_raw_echo(emulator.port)) == "COBS 帧"
     produce(emulator.port, 200)  # console framing again, on the same line
     ledger = str(tmp_path / "ledger.sqlite")
-    result = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--framing", "cobs", "--json")
+    result = run_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--framing", "cobs", "--json")
     assert result["pulled"] == result["new"] == result["head_seq"] >= 201
-    listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+    listed = run_json(capsys, "log", "--ledger", ledger, "--json")
     assert [r["seq"] for r in listed] == list(range(1, result["head_seq"] + 1))
 
 
@@ -134,5 +129,5 @@ def test_pull_into_a_damaged_ledger_acknowledges_nothing(emulator, tmp_path, cap
     assert asyncio.run(_status(emulator.port)).ack == 0  # nothing acknowledged: the device keeps it all
 
     fresh = str(tmp_path / "new.sqlite")  # the way out the message gives
-    result = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", fresh, "--json")
+    result = run_json(capsys, "pull", "--port", emulator.port, "--ledger", fresh, "--json")
     assert result["new"] == result["head_seq"] >= 21 and result["evidence"]["flagged"] == []

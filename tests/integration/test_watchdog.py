@@ -2,33 +2,20 @@
 enforced by the emulator) resets a firmware that stops feeding it, and the next
 boot says why; a modem gone silent is power-cycled, and the board is not reset."""
 
-import json
 import os
 import signal
 import time
 
+from cli_run import run, run_json
 from conftest import IDLE, scenario_file
 from records_workload import produce
 
 from firmware import safe_mode
-from host_tools import cli
 from host_tools.build import micropython_vm
 from host_tools.emulator.process import EmulatorProcess
 from protocol import records
 
 WATCHDOG_S = 8.388  # board/emulated/board.json watchdog_max_ms: what the firmware's 8 s ask comes to, at most
-
-
-def _cli_json(capsys, *argv):
-    assert cli.main(list(argv)) == 0, capsys.readouterr().err
-    return json.loads(capsys.readouterr().out)
-
-
-def run(capsys, *argv):
-    status = cli.main(list(argv))
-    out, err = capsys.readouterr()
-    assert "Traceback" not in out + err
-    return status, out, err
 
 
 def _safe_mode_again(emulator, capsys, old):
@@ -37,7 +24,7 @@ def _safe_mode_again(emulator, capsys, old):
     while time.monotonic() < deadline:
         try:
             emulator.wait_ready(timeout=5)
-            info = _cli_json(capsys, "info", "--port", emulator.port, "--json")
+            info = run_json(capsys, "info", "--port", emulator.port, "--json")
             if emulator.pid() != old and info["safe_mode"] is not None:
                 return info["safe_mode"]
         except (TimeoutError, AssertionError):
@@ -49,7 +36,7 @@ def _safe_mode_again(emulator, capsys, old):
 def test_a_stopped_firmware_is_reset_by_the_watchdog_and_loses_nothing(emulator, tmp_path, capsys):
     assert produce(emulator.port, 20) == 20
     ledger = str(tmp_path / "ledger.sqlite")
-    before = _cli_json(capsys, "status", "--port", emulator.port, "--json")
+    before = run_json(capsys, "status", "--port", emulator.port, "--json")
     old = emulator.pid()
     os.kill(old, signal.SIGSTOP)  # hung: no instruction runs, nothing feeds the watchdog
     stopped = time.monotonic()
@@ -62,15 +49,15 @@ def test_a_stopped_firmware_is_reset_by_the_watchdog_and_loses_nothing(emulator,
     # look every 0.1 s, the 0.1 s of a reset and a process start on a busy machine.
     assert reset_after <= WATCHDOG_S + 1.5
     assert "booted (watchdog)" in emulator.console()
-    pulled = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
-    listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+    pulled = run_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
+    listed = run_json(capsys, "log", "--ledger", ledger, "--json")
     assert [r["seq"] for r in listed] == list(range(1, pulled["head_seq"] + 1))  # nothing lost
     assert sum(r["type"] == "config_changed" and r["fields"]["key"] == "clock" for r in listed) == 20
     boots = [r["fields"]["reason"] for r in listed if r["type"] == "boot"]
     assert boots[-1] == records.BOOT_WATCHDOG
-    after = _cli_json(capsys, "status", "--port", emulator.port, "--json")
+    after = run_json(capsys, "status", "--port", emulator.port, "--json")
     assert 0 <= after["used"] - before["used"] <= 65536  # within the meter's budget per reset
-    counters = _cli_json(capsys, "info", "--port", emulator.port, "--json")["statistics"]["watchdog"]
+    counters = run_json(capsys, "info", "--port", emulator.port, "--json")["statistics"]["watchdog"]
     assert counters["feeds"] >= 1 and counters["stuck"] == 0
 
 
@@ -111,9 +98,9 @@ def test_a_boot_that_crashes_every_time_ends_in_a_safe_mode_a_technician_can_wor
     status, out, err = run(capsys, "status", "--port", emulator.port)  # metering is stopped: said in one line
     assert status == 1 and err.startswith("edgemeter: ") and len(err.splitlines()) == 1
     ledger = str(tmp_path / "ledger.sqlite")
-    pulled = _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")  # the records still come
+    pulled = run_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")  # the records still come
     assert pulled["evidence"]["flagged"] == []
-    listed = _cli_json(capsys, "log", "--ledger", ledger, "--json")
+    listed = run_json(capsys, "log", "--ledger", ledger, "--json")
     assert [r["seq"] for r in listed] == list(range(1, pulled["head_seq"] + 1))
     assert [r["fields"]["reason"] for r in listed if r["type"] == "boot"][-3:] == [records.BOOT_WATCHDOG] * 3
     (entered,) = [r["fields"] for r in listed if r["type"] == "safe_mode"]
@@ -126,10 +113,10 @@ def test_a_boot_that_crashes_every_time_ends_in_a_safe_mode_a_technician_can_wor
     # Mended while the power is off: a power cycle starts the count again, and the board meters.
     emulator.power_cut(timeout=30, before_power_on=lambda: _write_state_file(
         state, "texts", {"thresholds": [10485760, 5242880, 0], "texts": {}}))
-    assert _cli_json(capsys, "info", "--port", emulator.port, "--json")["safe_mode"] is None
+    assert run_json(capsys, "info", "--port", emulator.port, "--json")["safe_mode"] is None
     assert run(capsys, "status", "--port", emulator.port)[0] == 0
-    _cli_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
-    left = [r["fields"]["entered"] for r in _cli_json(capsys, "log", "--ledger", ledger, "--json")
+    run_json(capsys, "pull", "--port", emulator.port, "--ledger", ledger, "--json")
+    left = [r["fields"]["entered"] for r in run_json(capsys, "log", "--ledger", ledger, "--json")
             if r["type"] == "safe_mode"]
     assert left == [True, False, True]
 
@@ -153,7 +140,7 @@ def test_a_silent_modem_is_power_cycled_and_the_board_is_not_reset(tmp_path, cap
         else:
             raise AssertionError("the silent modem was never power-cycled:\n" + log[-2000:])
         time.sleep(2)  # the modem boots and answers again
-        status = _cli_json(capsys, "info", "--port", board.port, "--json")["statistics"]
+        status = run_json(capsys, "info", "--port", board.port, "--json")["statistics"]
         assert board.pid() == pid and status["watchdog"]["stuck"] == 0  # the board itself was never reset
         assert status["modem"]["resets"] >= 1
         assert run(capsys, "status", "--port", board.port)[0] == 0  # metering goes on
